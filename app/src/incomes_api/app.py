@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings if settings is not None else Settings.from_env()
     configure_logging(settings)
 
-    app = Flask("incomes_api")
+    app = Flask("incomes_api", static_folder=None)
     app.json = DecimalJSONProvider(app)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
