@@ -29,7 +29,6 @@ class DecimalJSONProvider(DefaultJSONProvider):
     """Flask's JSON provider, but Decimal becomes a number and key order is kept."""
 
     sort_keys = False
-    ensure_ascii = False
 
     @staticmethod
     def default(o: Any) -> Any:
