@@ -1,0 +1,88 @@
+"""Helpers for the EC2 tests: run ansible tools, parse PLAY RECAP, query moto."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+
+_RECAP = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)",
+    re.M,
+)
+
+
+@dataclass
+class AnsibleResult:
+    cmd: list[str]
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + "\n" + self.stderr
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        """{host: {ok, changed, unreachable, failed}} from the PLAY RECAP."""
+        tail = self.stdout.split("PLAY RECAP", 1)[-1]
+        return {
+            m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")}
+            for m in _RECAP.finditer(tail)
+        }
+
+    def __repr__(self) -> str:  # shown by pytest when an assertion fails
+        return f"$ {' '.join(self.cmd)}\nrc={self.rc}\n--- stdout ---\n{self.stdout[-6000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
+
+
+def run_ansible(tool: str, *args: str, env: dict[str, str], timeout: int = 900) -> AnsibleResult:
+    cmd = [str(VENV_BIN / tool), *args]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    return AnsibleResult(cmd, proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_clear_failure(result: AnsibleResult, line: str) -> None:
+    """The run failed, printed `line` (on one line), and no Python traceback."""
+    assert result.rc != 0, result
+    assert any(line in ln for ln in result.output.splitlines()), f"expected one line containing {line!r}\n{result}"
+    assert "Traceback (most recent call last)" not in result.output, result
+
+
+def instances(ec2, states=("pending", "running", "stopping", "stopped")) -> list[dict]:
+    found = []
+    for page in ec2.get_paginator("describe_instances").paginate(
+        Filters=[{"Name": "instance-state-name", "Values": list(states)}]
+    ):
+        for reservation in page["Reservations"]:
+            found.extend(reservation["Instances"])
+    return found
+
+
+def tags(resource: dict) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def security_groups(ec2, name: str) -> list[dict]:
+    return ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]
+
+
+def ingress_rules(group: dict) -> set[tuple]:
+    """Flatten IpPermissions into {(proto, from, to, cidr)} (IPv4 and IPv6 alike)."""
+    rules = set()
+    for perm in group["IpPermissions"]:
+        for r in perm.get("IpRanges", []):
+            rules.add((perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), r["CidrIp"]))
+        for r in perm.get("Ipv6Ranges", []):
+            rules.add((perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), r["CidrIpv6"]))
+        for r in perm.get("UserIdGroupPairs", []):
+            rules.add((perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), r.get("GroupId")))
+    return rules
+
+
+def key_pairs(ec2) -> list[dict]:
+    return ec2.describe_key_pairs()["KeyPairs"]
