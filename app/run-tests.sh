@@ -51,7 +51,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
   -r "$APP_DIR/requirements-postgres.txt" -r "$APP_DIR/requirements-dev.txt"
 # Non-editable, without build isolation: exercises the same offline build the deploy role uses.
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check setuptools
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$APP_DIR/requirements-build.txt"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
   --no-build-isolation --force-reinstall "$APP_DIR"
 
