@@ -3,6 +3,8 @@ traceback, and nothing changed in moto."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from helpers import assert_clear_failure, ingress_rules, instances, key_pairs, security_groups, tags
@@ -97,8 +99,9 @@ def test_smoke_without_hosts_fails_clearly(ansible, moto_reset):
     assert_clear_failure(result, NO_WEB)
 
 
-def test_opt_in_gunicorn_port_explicit_ami_and_given_key(ansible, moto_reset, ec2_client, home):
-    pub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHh0c3RrZXl0ZXN0a2V5dGVzdGtleXRlc3RrZXl0ZXN0 test@example"
+def test_opt_in_gunicorn_port_explicit_ami_and_given_key(ansible, moto_reset, ec2_client, home, tmp_path):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True)
+    pub = (tmp_path / "k.pub").read_text().strip()
     result = ansible("-i", "localhost,", "playbooks/provision.yml", "-e", "ec2_provision_wait_for_ssh=false",
                      "-e", "ec2_provision_ami_id=ami-0123456789abcdef0", "-e", "ec2_provision_open_gunicorn_port=true",
                      "-e", "ec2_provision_ssh_cidr=203.0.113.7/32", "-e", f"ec2_provision_public_key='{pub}'",
