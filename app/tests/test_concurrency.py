@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from typing import Any
 
 from flask import Flask
@@ -82,6 +83,80 @@ def test_concurrent_cold_start_seeds_exactly_one_row(db_env: dict[str, str]) -> 
     procs = [ctx.Process(target=_starter, args=(db_env, barrier, queue)) for _ in range(count)]
     for p in procs:
         p.start()
+    outcomes = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert outcomes == [("ok", 200)] * count, outcomes
+
+    from incomes_api import create_app
+    from incomes_api.config import Settings
+
+    app = create_app(Settings.from_env(db_env))
+    items = app.test_client().get("/incomes").get_json()
+    assert [(i["description"], i["amount"]) for i in items] == [("salary", 12.2)]
+
+
+def _hold_schema_lock(db_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Take the lock ensure_schema() needs, from outside, and return a release function."""
+    if "DATABASE_URL" in db_env:
+        import psycopg
+
+        from incomes_api.db import _PG_SCHEMA_LOCK_KEY
+
+        conn = psycopg.connect(db_env["DATABASE_URL"], autocommit=True)
+        conn.execute("SELECT pg_advisory_lock(%s)", (_PG_SCHEMA_LOCK_KEY,))
+
+        def release() -> None:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_PG_SCHEMA_LOCK_KEY,))
+            conn.close()
+
+        return release
+    # Held by a separate process: an SQLite connection open in this process would be
+    # inherited by the forked workers, which SQLite does not support.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(db_env["INCOMES_DB_PATH"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    script = (
+        "import sqlite3, sys\n"
+        "raw = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "raw.execute('PRAGMA journal_mode=WAL')\n"
+        "raw.execute('BEGIN IMMEDIATE')\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "raw.execute('COMMIT')\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+
+    def release_sqlite() -> None:
+        assert holder.stdin is not None
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.wait(timeout=30) == 0
+
+    return release_sqlite
+
+
+def test_workers_lined_up_behind_the_schema_lock_seed_once(db_env: dict[str, str]) -> None:
+    """All workers reach schema creation while the lock is held, then race for it."""
+    count = 5
+    release = _hold_schema_lock(db_env)
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(count)
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_starter, args=(db_env, barrier, queue)) for _ in range(count)]
+    try:
+        for p in procs:
+            p.start()
+        time.sleep(1.5)  # every process is now waiting on the lock
+    finally:
+        release()
     outcomes = [queue.get(timeout=120) for _ in procs]
     for p in procs:
         p.join(timeout=60)
