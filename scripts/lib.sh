@@ -107,7 +107,7 @@ ensure_image() {
   local suite=$1 tag="$IMAGE_REPO:$1" rootfs have
   have=$(docker image inspect -f '{{ index .Config.Labels "pulsestage.recipe" }}' "$tag" 2>/dev/null || true)
   [ "$have" = "$IMAGE_RECIPE" ] && return 0
-  apt_install debootstrap
+  apt_install debootstrap debian-archive-keyring
   rootfs=$(mktemp -d "/var/tmp/pulsestage-$suite.XXXXXX")
   log "debootstrap $suite into $rootfs (about a minute)"
   as_root debootstrap --variant=minbase \
