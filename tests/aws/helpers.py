@@ -48,9 +48,16 @@ def run_ansible(tool: str, *args: str, env: dict[str, str], timeout: int = 900) 
 
 def assert_clear_failure(result: AnsibleResult, line: str) -> None:
     """The run failed, printed `line` (on one line), and no Python traceback."""
-    assert result.rc != 0, result
+    assert result.rc != 0, str(result)
     assert any(line in ln for ln in result.output.splitlines()), f"expected one line containing {line!r}\n{result}"
-    assert "Traceback (most recent call last)" not in result.output, result
+    assert "Traceback (most recent call last)" not in result.output, str(result)
+
+
+def plain(value):
+    """ansible-inventory --list may wrap templated values as {"__ansible_unsafe": value}."""
+    if isinstance(value, dict) and set(value) == {"__ansible_unsafe"}:
+        return value["__ansible_unsafe"]
+    return value
 
 
 def instances(ec2, states=("pending", "running", "stopping", "stopped")) -> list[dict]:

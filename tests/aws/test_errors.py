@@ -106,7 +106,7 @@ def test_opt_in_gunicorn_port_explicit_ami_and_given_key(ansible, moto_reset, ec
                      "-e", "ec2_provision_ami_id=ami-0123456789abcdef0", "-e", "ec2_provision_open_gunicorn_port=true",
                      "-e", "ec2_provision_ssh_cidr=203.0.113.7/32", "-e", f"ec2_provision_public_key='{pub}'",
                      "-e", "ec2_provision_key_name=given-key", "-e", f"ec2_provision_private_key_path={home}/unused/key")
-    assert result.rc == 0, result
+    assert result.rc == 0, str(result)
     assert "WARNING: ec2_provision_ssh_cidr is 0.0.0.0/0" not in result.output
     group = security_groups(ec2_client, "pulsestage-web")[0]
     assert ingress_rules(group) == {

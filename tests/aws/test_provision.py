@@ -12,7 +12,7 @@ import stat
 import pytest
 
 from conftest import reset_moto
-from helpers import assert_clear_failure, ingress_rules, instances, key_pairs, security_groups, tags
+from helpers import plain, assert_clear_failure, ingress_rules, instances, key_pairs, security_groups, tags
 
 NEWEST_NOBLE = "ami-0a1b2c3d4e5f60002"  # see amis.json: newer jammy, arm64 and non-Canonical decoys exist
 EXPECTED_TAGS = {"Project": "pulsestage", "Role": "web", "ManagedBy": "ansible"}
@@ -33,7 +33,7 @@ TEARDOWN = ["-i", "localhost,", "playbooks/teardown.yml"]
 def provisioned(moto_url, ansible):
     reset_moto(moto_url)
     first = ansible(*PROVISION)
-    assert first.rc == 0, first
+    assert first.rc == 0, str(first)
     yield first
     reset_moto(moto_url)
 
@@ -66,7 +66,7 @@ def test_security_group_has_exactly_the_expected_rules(provisioned, ec2_client):
 
 
 def test_open_ssh_cidr_prints_a_loud_warning(provisioned):
-    assert "WARNING: ec2_provision_ssh_cidr is 0.0.0.0/0" in provisioned.output, provisioned
+    assert "WARNING: ec2_provision_ssh_cidr is 0.0.0.0/0" in provisioned.output, str(provisioned)
 
 
 def test_key_pair_imported_from_a_local_key(provisioned, ec2_client, home):
@@ -85,8 +85,8 @@ def test_key_pair_imported_from_a_local_key(provisioned, ec2_client, home):
 def test_second_run_changes_nothing(provisioned, ansible, ec2_client):
     before = {i["InstanceId"] for i in instances(ec2_client)}
     again = ansible(*PROVISION)
-    assert again.rc == 0, again
-    assert again.recap()["localhost"]["changed"] == 0, again
+    assert again.rc == 0, str(again)
+    assert again.recap()["localhost"]["changed"] == 0, str(again)
     assert {i["InstanceId"] for i in instances(ec2_client)} == before
     assert len(security_groups(ec2_client, "pulsestage-web")) == 1
     assert len(key_pairs(ec2_client)) == 1
@@ -94,27 +94,28 @@ def test_second_run_changes_nothing(provisioned, ansible, ec2_client):
 
 def test_check_mode_run_changes_nothing(provisioned, ansible):
     checked = ansible(*PROVISION, "--check")
-    assert checked.rc == 0, checked
-    assert checked.recap()["localhost"]["changed"] == 0, checked
+    assert checked.rc == 0, str(checked)
+    assert checked.recap()["localhost"]["changed"] == 0, str(checked)
 
 
 def test_inventory_lists_the_instance_in_group_web(provisioned, ansible, ec2_client):
     inst = instances(ec2_client)[0]
     listed = ansible("-i", "inventories/aws_ec2.yml", "--list", tool="ansible-inventory")
-    assert listed.rc == 0, listed
+    assert listed.rc == 0, str(listed)
     data = json.loads(listed.stdout)
     web = data["web"]["hosts"]
     assert len(web) == 1, data
     hostvars = data["_meta"]["hostvars"][web[0]]
     assert web[0] in (inst.get("PublicDnsName"), inst.get("PublicIpAddress"))
-    assert hostvars["ansible_host"] == inst["PublicIpAddress"]
-    assert hostvars["ansible_user"] == "ubuntu"
-    assert hostvars["instance_id"] == inst["InstanceId"]
+    assert plain(hostvars["ansible_host"]) == inst["PublicIpAddress"]
+    assert plain(hostvars["ansible_user"]) == "ubuntu"
+    assert plain(hostvars["instance_id"]) == inst["InstanceId"]
+    assert {k: plain(v) for k, v in hostvars["ec2_tags"].items()} == {**EXPECTED_TAGS, "Name": "pulsestage-web"}
 
 
 def test_require_web_hosts_passes_with_hosts(provisioned, ansible):
     result = ansible("-i", "inventories/aws_ec2.yml", "playbooks/require_web_hosts.yml")
-    assert result.rc == 0, result
+    assert result.rc == 0, str(result)
 
 
 def test_teardown_refuses_without_confirmation(provisioned, ansible, ec2_client):
@@ -128,15 +129,15 @@ def test_teardown_refuses_without_confirmation(provisioned, ansible, ec2_client)
 
 def test_teardown_with_confirmation_removes_everything(provisioned, ansible, ec2_client):
     done = ansible(*TEARDOWN, "-e", "ec2_provision_confirm_teardown=true")
-    assert done.rc == 0, done
+    assert done.rc == 0, str(done)
     assert instances(ec2_client) == []
     assert {i["State"]["Name"] for i in instances(ec2_client, states=("terminated",))} == {"terminated"}
     assert security_groups(ec2_client, "pulsestage-web") == []
     assert key_pairs(ec2_client) == []
     # Tearing down what is gone is a no-op.
     again = ansible(*TEARDOWN, "-e", "ec2_provision_confirm_teardown=true")
-    assert again.rc == 0, again
-    assert again.recap()["localhost"]["changed"] == 0, again
+    assert again.rc == 0, str(again)
+    assert again.recap()["localhost"]["changed"] == 0, str(again)
 
 
 def test_empty_inventory_gives_one_clear_line(provisioned, ansible):

@@ -76,8 +76,14 @@ def standin(standin_image, ssh_key):
     sh("docker", "run", "-d", "--name", name, "--hostname", "ip-172-31-0-4", *SYSTEMD_FLAGS,
        "-p", "127.0.0.1::22", "-p", "127.0.0.1::80", standin_image, "/lib/systemd/systemd")
     try:
-        state = sh("docker", "exec", name, "systemctl", "is-system-running", "--wait", check=False, timeout=180)
-        assert state.stdout.strip() in ("running", "degraded"), state
+        # Right after start systemd's bus is not up yet ("Failed to connect to bus"): retry.
+        deadline = time.monotonic() + 120
+        while True:
+            state = sh("docker", "exec", name, "systemctl", "is-system-running", "--wait", check=False, timeout=180)
+            if state.stdout.strip() in ("running", "degraded"):
+                break
+            assert time.monotonic() < deadline, state
+            time.sleep(1)
         pub = Path(f"{ssh_key}.pub").read_text()
         sh("docker", "exec", "-i", name, "sh", "-c",
            "cat > /home/ubuntu/.ssh/authorized_keys && chown ubuntu:ubuntu /home/ubuntu/.ssh/authorized_keys"
@@ -121,37 +127,37 @@ def test_provision_site_smoke_teardown_over_ssh(standin, ssh_key, ssh_env, ansib
         "-e", f"ec2_provision_ssh_private_key_file={ssh_key}",
         env=ssh_env,
     )
-    assert prov.rc == 0, prov
+    assert prov.rc == 0, str(prov)
     assert "Wait for cloud-init on the new instances" in prov.stdout
-    assert prov.recap().get("localhost", {}).get("failed") == 0, prov
+    assert prov.recap().get("localhost", {}).get("failed") == 0, str(prov)
     assert len(prov.recap()) == 2, prov  # localhost and the instance, reached over SSH
     [inst] = instances(ec2_client)
 
     # 2. The dynamic inventory finds it.
     listed = ansible("-i", "inventories/aws_ec2.yml", "--list", tool="ansible-inventory")
-    assert listed.rc == 0, listed
+    assert listed.rc == 0, str(listed)
     web = json.loads(listed.stdout)["web"]["hosts"]
-    assert len(web) == 1 and web[0] in (inst["PublicDnsName"], inst["PublicIpAddress"]), listed
+    assert len(web) == 1 and web[0] in (inst["PublicDnsName"], inst["PublicIpAddress"]), str(listed)
 
     # 3. site.yml against that inventory, the discovered host pointed at the stand-in's SSH port.
     point = ["-e", "ansible_host=127.0.0.1", "-e", f"ansible_port={ssh_port}",
              "-e", f"ansible_ssh_private_key_file={ssh_key}"]
     site = ansible("-i", "inventories/aws_ec2.yml", "site.yml", *point,
                    "-e", "@tests/controller-ca.yml", env=ssh_env, )
-    assert site.rc == 0, site
+    assert site.rc == 0, str(site)
     recap = site.recap()
-    assert recap[web[0]]["failed"] == 0 and recap[web[0]]["unreachable"] == 0, site
-    assert recap[web[0]]["ok"] > 5, site
+    assert recap[web[0]]["failed"] == 0 and recap[web[0]]["unreachable"] == 0, str(site)
+    assert recap[web[0]]["ok"] > 5, str(site)
 
     # 4. Smoke through NGINX (published port 80 of the stand-in).
     smoke = ansible("-i", "inventories/aws_ec2.yml", "playbooks/smoke.yml", *point,
                     "-e", f"smoke_base_url=http://127.0.0.1:{http_port}", env=ssh_env)
-    assert smoke.rc == 0, smoke
-    assert "all agree" in smoke.stdout, smoke
+    assert smoke.rc == 0, str(smoke)
+    assert "all agree" in smoke.stdout, str(smoke)
 
     # 5. Teardown leaves nothing in moto.
     down = ansible("-i", "localhost,", "playbooks/teardown.yml", "-e", "ec2_provision_confirm_teardown=true")
-    assert down.rc == 0, down
+    assert down.rc == 0, str(down)
     assert instances(ec2_client) == []
     assert security_groups(ec2_client, "pulsestage-web") == []
     assert key_pairs(ec2_client) == []
