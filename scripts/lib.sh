@@ -129,3 +129,17 @@ ensure_image() {
   as_root rm -rf "$rootfs"
   log "built $tag"
 }
+
+# wait_systemd CONTAINER: until systemd in it has booted (right after start there is no bus
+# yet, and /tmp is still being cleaned).
+wait_systemd() {
+  local name=$1 i state
+  for i in $(seq 1 60); do
+    state=$(docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
+    case "$state" in
+      running|degraded) return 0 ;;
+    esac
+    sleep 1
+  done
+  die "systemd in $name did not come up (state: ${state:-none})"
+}
