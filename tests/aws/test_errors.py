@@ -58,6 +58,13 @@ def test_region_typo_that_looks_like_a_region(ansible, moto_reset, ec2_client):
     assert result.recap()["localhost"]["changed"] == 0
 
 
+def test_region_typo_in_aws_region(ansible, moto_reset, ec2_client):
+    # ec2_provision_region follows AWS_REGION like the inventory does.
+    result = ansible(*PROVISION, env={"AWS_REGION": "us-eest-1"})
+    assert_clear_failure(result, "Unknown AWS region 'us-eest-1' (typo?). ")
+    assert_nothing_created(ec2_client)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
