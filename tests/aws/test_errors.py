@@ -130,3 +130,18 @@ def test_opt_in_gunicorn_port_explicit_ami_and_given_key(ansible, moto_reset, ec
     assert tags(inst)["Project"] == "pulsestage"
     assert [k["KeyName"] for k in key_pairs(ec2_client)] == ["given-key"]
     assert not (home / "unused").exists()
+
+
+def test_ssm_lookup_reads_the_parameter(ansible, moto_url, moto_reset, ec2_client):
+    # moto refuses PutParameter under /aws/, so the Canonical path is replaced by a test one:
+    # this runs the same lookup code the default (ssm) path uses on AWS.
+    import boto3
+
+    ssm = boto3.client("ssm", region_name="sa-east-1", endpoint_url=moto_url,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ssm.put_parameter(Name="/pulsestage-test/ubuntu/24.04/ami-id", Value="ami-0a1b2c3d4e5f60003", Type="String")
+    result = ansible("-i", "localhost,", "playbooks/provision.yml", "-e", "ec2_provision_wait_for_ssh=false",
+                     "-e", "ec2_provision_ami_ssm_parameter=/pulsestage-test/ubuntu/24.04/ami-id")
+    assert result.rc == 0, str(result)
+    [inst] = instances(ec2_client)
+    assert inst["ImageId"] == "ami-0a1b2c3d4e5f60003"
