@@ -127,6 +127,14 @@ def test_teardown_refuses_without_confirmation(provisioned, ansible, ec2_client)
     assert len(key_pairs(ec2_client)) == 1
 
 
+def test_teardown_in_check_mode_changes_nothing(provisioned, ansible, ec2_client):
+    checked = ansible(*TEARDOWN, "-e", "ec2_provision_confirm_teardown=true", "--check")
+    assert checked.rc == 0, str(checked)
+    assert len(instances(ec2_client, states=("running",))) == 1
+    assert len(security_groups(ec2_client, "pulsestage-web")) == 1
+    assert len(key_pairs(ec2_client)) == 1
+
+
 def test_teardown_with_confirmation_removes_everything(provisioned, ansible, ec2_client):
     done = ansible(*TEARDOWN, "-e", "ec2_provision_confirm_teardown=true")
     assert done.rc == 0, str(done)
