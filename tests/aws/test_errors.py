@@ -91,7 +91,7 @@ def test_ssm_lookup_failure_is_one_clear_line(ansible, moto_reset, ec2_client):
     result = ansible("-i", "localhost,", "playbooks/provision.yml", "-e", "ec2_provision_wait_for_ssh=false")
     assert_clear_failure(result, "Cannot read SSM parameter /aws/service/canonical/ubuntu/server/24.04/")
     assert_clear_failure(result, "Set ec2_provision_ami_lookup=ami_info or ec2_provision_ami_id.")
-    assert instances(ec2_client) == []
+    assert_nothing_created(ec2_client)
 
 
 def test_inventory_with_wrong_credentials_and_empty_group(ansible, moto_auth_url):
@@ -145,3 +145,19 @@ def test_ssm_lookup_reads_the_parameter(ansible, moto_url, moto_reset, ec2_clien
     assert result.rc == 0, str(result)
     [inst] = instances(ec2_client)
     assert inst["ImageId"] == "ami-0a1b2c3d4e5f60003"
+
+
+def test_explicit_subnet(ansible, moto_reset, ec2_client):
+    subnet = ec2_client.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"][-1]
+    result = ansible(*PROVISION, "-e", f"ec2_provision_subnet_id={subnet['SubnetId']}")
+    assert result.rc == 0, str(result)
+    [inst] = instances(ec2_client)
+    assert inst["SubnetId"] == subnet["SubnetId"]
+    assert inst.get("PublicIpAddress")
+    assert security_groups(ec2_client, "pulsestage-web")[0]["VpcId"] == subnet["VpcId"]
+
+
+def test_unknown_subnet_fails_clearly(ansible, moto_reset, ec2_client):
+    result = ansible(*PROVISION, "-e", "ec2_provision_subnet_id=subnet-0123456789abcdef0")
+    assert_clear_failure(result, "Subnet subnet-0123456789abcdef0 not found in region sa-east-1")
+    assert_nothing_created(ec2_client)
