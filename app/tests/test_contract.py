@@ -63,6 +63,7 @@ def test_post_answers_204_empty_with_location_and_item_is_readable(client: Flask
     response = client.post("/incomes", json={"amount": 2024, "description": "teste"})
     assert response.status_code == 204
     assert response.data == b""
+    assert "Content-Type" not in response.headers
     new_id = location_id(response.headers["Location"])
     assert urlsplit(response.headers["Location"]).netloc == "localhost"
 

@@ -46,6 +46,8 @@ def add_income() -> Response:
     new = validate_new_income(payload)
     income = get_state().db.add_income(new.description, new.amount)
     response = Response(status=204)
+    # No body, so no type (Werkzeug would label the empty body text/html).
+    response.headers.remove("Content-Type")
     response.headers["Location"] = url_for(
         "incomes.get_income", income_id=income.id, _external=True
     )
