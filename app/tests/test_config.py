@@ -16,6 +16,7 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.sqlite_path == tmp_path / "instance" / "incomes.db"
     assert s.max_body_bytes == 65536
     assert s.sqlite_busy_timeout_ms == 30000
+    assert s.sqlite_synchronous == "full"
     assert s.max_offset == 10000
     assert s.init_db_on_start is True
     assert (s.proxy.x_for, s.proxy.x_proto, s.proxy.x_host, s.proxy.x_port, s.proxy.x_prefix) == (
@@ -47,6 +48,8 @@ def test_database_url_overrides_db_path() -> None:
         ({"INCOMES_MAX_BODY_BYTES": "lots"}, "INCOMES_MAX_BODY_BYTES"),
         ({"INCOMES_MAX_BODY_BYTES": "10"}, "INCOMES_MAX_BODY_BYTES"),
         ({"INCOMES_SQLITE_BUSY_TIMEOUT_MS": "-1"}, "INCOMES_SQLITE_BUSY_TIMEOUT_MS"),
+        ({"INCOMES_SQLITE_SYNCHRONOUS": "off"}, "INCOMES_SQLITE_SYNCHRONOUS"),
+        ({"INCOMES_SQLITE_SYNCHRONOUS": "extra"}, "INCOMES_SQLITE_SYNCHRONOUS"),
         ({"INCOMES_INIT_DB_ON_START": "maybe"}, "INCOMES_INIT_DB_ON_START"),
         ({"INCOMES_LOG_LEVEL": "loud"}, "INCOMES_LOG_LEVEL"),
         ({"INCOMES_PROXY_X_FOR": "x"}, "INCOMES_PROXY_X_FOR"),

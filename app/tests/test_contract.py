@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from conftest import row_count
+from incomes_api import __version__
 from incomes_api.state import get_state
 
 
@@ -228,7 +229,7 @@ def test_offset(client: FlaskClient) -> None:
 def test_healthz_ok(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "version": __version__}
 
 
 def test_data_survives_app_restart(make_app: Callable[..., Flask]) -> None:

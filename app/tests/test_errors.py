@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from conftest import free_port
-from incomes_api import create_app
+from incomes_api import __version__, create_app
 from incomes_api.config import Settings
 from incomes_api.state import get_state
 
@@ -88,6 +88,7 @@ def test_unreachable_database_gives_503_healthz_and_json_errors(kind: str, tmp_p
     health = client.get("/healthz")
     assert health.status_code == 503
     assert health.get_json()["status"] == "unavailable"
+    assert health.get_json()["version"] == __version__
     assert "error" in health.get_json()
     assert_json_error(client.get("/incomes"), 503)
     assert_json_error(

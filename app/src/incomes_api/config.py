@@ -17,6 +17,8 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 30_000
 DEFAULT_MAX_OFFSET = 10_000
 DEFAULT_POOL_SIZE = 5
+SQLITE_SYNCHRONOUS_MODES = ("full", "normal")
+"""``full``: a 204 means the row's WAL frame was fsync'd; ``normal``: WAL not fsync'd per commit."""
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -46,6 +48,8 @@ class Settings:
     """SQLAlchemy URL, normalised (``sqlite:////abs/path`` or ``postgresql+psycopg://...``)."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS
+    sqlite_synchronous: str = "full"
+    """``full`` or ``normal`` (SQLite ``PRAGMA synchronous``; see README "Durability")."""
     max_offset: int = DEFAULT_MAX_OFFSET
     pool_size: int = DEFAULT_POOL_SIZE
     init_db_on_start: bool = True
@@ -81,6 +85,7 @@ class Settings:
             sqlite_busy_timeout_ms=_int(
                 env, "INCOMES_SQLITE_BUSY_TIMEOUT_MS", DEFAULT_SQLITE_BUSY_TIMEOUT_MS, 0, 600_000
             ),
+            sqlite_synchronous=_choice(env, "INCOMES_SQLITE_SYNCHRONOUS", SQLITE_SYNCHRONOUS_MODES),
             max_offset=_int(env, "INCOMES_MAX_OFFSET", DEFAULT_MAX_OFFSET, 0, 10_000_000),
             pool_size=_int(env, "INCOMES_DB_POOL_SIZE", DEFAULT_POOL_SIZE, 1, 100),
             init_db_on_start=_bool(env, "INCOMES_INIT_DB_ON_START", True),
@@ -124,6 +129,16 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.lower() in _FALSE:
         return False
     raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (case-insensitive); the first one is the default."""
+    raw = _get(env, name)
+    if raw is None:
+        return choices[0]
+    if raw.lower() not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {raw!r}")
+    return raw.lower()
 
 
 def _log_level(env: Mapping[str, str]) -> str:

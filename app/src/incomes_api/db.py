@@ -11,11 +11,18 @@ Only three things differ per backend, all kept in this module:
 * Money: PostgreSQL stores ``NUMERIC(14, 2)``; SQLite has no decimal type (its NUMERIC
   affinity silently turns ``12.20`` into a binary float), so there the amount is stored as an
   exact INTEGER number of cents. Python code only ever sees ``decimal.Decimal``.
+
+The per-request SQLite operations (list, get, insert, ping) run on plain DB-API in
+``sqlite_store`` and inserts are batched by ``group_commit``; ``Database`` below picks the path,
+so callers see one interface. Views use the JSON-ready ``*_rows`` methods; ``list_incomes`` /
+``get_income`` return ``Income`` objects (SQLAlchemy, for tests and tooling).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +37,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeDecorator
 
 from incomes_api.config import Settings
+from incomes_api.group_commit import GroupCommitter
+from incomes_api.jsonio import IncomeRow, decimal_to_json_text
+from incomes_api.sqlite_store import NewRow, SQLiteStore, stored_time
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +162,7 @@ def create_db_engine(settings: Settings) -> Engine:
             pool_size=settings.pool_size,
             pool_pre_ping=False,
         )
-        _install_sqlite_hooks(engine, settings.sqlite_busy_timeout_ms)
+        _install_sqlite_hooks(engine, settings.sqlite_busy_timeout_ms, settings.sqlite_synchronous)
         return engine
     try:
         import psycopg  # noqa: F401
@@ -173,7 +183,9 @@ def create_db_engine(settings: Settings) -> Engine:
     )
 
 
-def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
+    sync_mode = {"full": "FULL", "normal": "NORMAL"}[synchronous]
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own implicit
@@ -185,7 +197,7 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
             row = cur.execute("PRAGMA journal_mode").fetchone()
             if row is None or str(row[0]).lower() != "wal":
                 cur.execute("PRAGMA journal_mode = WAL")
-            cur.execute("PRAGMA synchronous = FULL")
+            cur.execute(f"PRAGMA synchronous = {sync_mode}")
         finally:
             cur.close()
 
@@ -202,6 +214,23 @@ class Database:
         self.settings = settings
         self.engine = create_db_engine(settings)
         self._schema_ready = False
+        # A child process must not use the parent's pooled connections (gunicorn --preload):
+        # forget them without closing (closing would disturb the parent's sessions).
+        engine_ref = weakref.ref(self.engine)
+        os.register_at_fork(after_in_child=lambda: _forget_pool(engine_ref))
+        self.store: SQLiteStore | None = None
+        self.committer: GroupCommitter[NewRow, int] | None = None
+        path = settings.sqlite_path
+        if path is not None:
+            self.store = SQLiteStore(
+                path, settings.sqlite_busy_timeout_ms, settings.sqlite_synchronous
+            )
+            # A queued POST waits for the batch ahead of it and its own, each bounded by
+            # the busy timeout; past that it gets a 503 instead of hanging.
+            self.committer = GroupCommitter(
+                self.store.insert_batch,
+                wait_timeout=2 * settings.sqlite_busy_timeout_ms / 1000.0 + 10.0,
+            )
 
     @property
     def schema_ready(self) -> bool:
@@ -210,6 +239,8 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections (e.g. before a fork)."""
         self.engine.dispose()
+        if self.store is not None:
+            self.store.close()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -261,11 +292,26 @@ class Database:
 
     def ping(self) -> None:
         """Raise unless the database answers a query on the incomes table."""
+        if self.store is not None:
+            self.store.ping()
+            return
         with self._read() as conn:
             conn.execute(sa.select(incomes.c.id).limit(1)).first()
 
     def add_income(self, description: str, amount: Decimal) -> Income:
+        """Store one income; returns once it is committed (group commit on SQLite).
+
+        SQLite errors arrive wrapped in ``group_commit.BatchFailed`` (or ``CommitTimeout``).
+        """
         created_at = utc_now()
+        if self.committer is not None:
+            exact = amount.quantize(_CENTS)
+            if exact != amount:
+                raise ValueError(f"amount {amount} has more than 2 decimal places")
+            new_id = self.committer.submit(
+                (description, int(exact.scaleb(2)), stored_time(created_at))
+            )
+            return Income(id=new_id, description=description, amount=amount, created_at=created_at)
         with self._write() as conn:
             result = conn.execute(
                 incomes.insert().values(
@@ -281,6 +327,25 @@ class Database:
         with self._read() as conn:
             row = conn.execute(sa.select(incomes).where(incomes.c.id == income_id)).first()
         return None if row is None else _row_to_income(row)
+
+    def get_row(self, income_id: int) -> IncomeRow | None:
+        """One income, JSON-ready, or None."""
+        if not 0 < income_id <= MAX_ID:
+            return None
+        if self.store is not None:
+            return self.store.get_row(income_id)
+        income = self.get_income(income_id)
+        return None if income is None else _json_row(income)
+
+    def list_rows(
+        self, limit: int, after_id: int | None = None, offset: int | None = None
+    ) -> tuple[list[IncomeRow], bool]:
+        """Like ``list_incomes`` but JSON-ready rows (the hot path of ``GET /incomes``)."""
+        if self.store is not None:
+            rows = self.store.list_rows(limit + 1, after_id, offset)
+            return rows[:limit], len(rows) > limit
+        items, has_more = self.list_incomes(limit, after_id, offset)
+        return [_json_row(item) for item in items], has_more
 
     def list_incomes(
         self, limit: int, after_id: int | None = None, offset: int | None = None
@@ -304,6 +369,21 @@ class Database:
         """Number of stored incomes (O(n); for tests and tooling, not for requests)."""
         with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(incomes)).scalar_one())
+
+
+def _forget_pool(engine_ref: weakref.ReferenceType[Engine]) -> None:
+    engine = engine_ref()
+    if engine is not None:
+        engine.dispose(close=False)
+
+
+def _json_row(income: Income) -> IncomeRow:
+    return (
+        income.id,
+        income.description,
+        decimal_to_json_text(income.amount),
+        income.created_at.isoformat(timespec="microseconds"),
+    )
 
 
 def _ensure_parent_dir(path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -10,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from incomes_api.group_commit import BatchFailed, CommitTimeout
 from incomes_api.validation import BadRequest, Unprocessable
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,32 @@ def _db_error(exc: SQLAlchemyError) -> Response:
     return error_response(500, "internal server error")
 
 
+def _sqlite_error(exc: sqlite3.Error) -> Response:
+    # OperationalError: locked past the busy timeout, I/O error, disk full, read-only, file
+    # or table gone: the database is unavailable. Anything else is a bug or corruption.
+    if isinstance(exc, sqlite3.OperationalError):
+        log.error("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return error_response(503, "database unavailable, try again later")
+    log.error("database error", exc_info=exc)
+    return error_response(500, "internal server error")
+
+
+def _batch_failed(exc: BatchFailed) -> Response:
+    """Every request of a failed group commit batch: mapped like the error itself."""
+    cause = exc.cause
+    if isinstance(cause, sqlite3.Error):
+        return _sqlite_error(cause)
+    if isinstance(cause, SQLAlchemyError):
+        return _db_error(cause)
+    log.error("write failed", exc_info=cause)
+    return error_response(500, "internal server error")
+
+
+def _commit_timeout(exc: CommitTimeout) -> Response:
+    log.error("database unavailable: %s", exc)
+    return error_response(503, "database unavailable, try again later")
+
+
 def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
@@ -88,4 +116,7 @@ def register_error_handlers(app: Flask) -> None:
     )
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SQLAlchemyError, _db_error)
+    app.register_error_handler(sqlite3.Error, _sqlite_error)
+    app.register_error_handler(BatchFailed, _batch_failed)
+    app.register_error_handler(CommitTimeout, _commit_timeout)
     app.register_error_handler(Exception, _unexpected)

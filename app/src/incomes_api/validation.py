@@ -59,6 +59,10 @@ class PageRequest:
     offset: int | None = None
 
 
+DEFAULT_PAGE = PageRequest()
+"""The page of a request without query parameters."""
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: str) -> None:
         super().__init__(key)

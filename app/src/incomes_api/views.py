@@ -1,45 +1,61 @@
-"""HTTP routes: /incomes, /incomes/<id>, /healthz."""
+"""HTTP routes: /incomes, /incomes/<id>, /healthz.
+
+The bodies of stored incomes are rendered by ``jsonio.render_*`` from JSON-ready rows (no
+per-value ``default`` callback); everything else (errors, /healthz) goes through ``jsonify``.
+"""
 
 from __future__ import annotations
+
+import sqlite3
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
+from incomes_api import __version__
 from incomes_api.errors import UnsupportedMediaType, error_response
+from incomes_api.jsonio import render_income, render_incomes
 from incomes_api.state import get_state
-from incomes_api.validation import parse_json, parse_page_request, validate_new_income
+from incomes_api.validation import (
+    DEFAULT_PAGE,
+    parse_json,
+    parse_page_request,
+    validate_new_income,
+)
 
 bp = Blueprint("incomes", __name__)
 
-_JSON_TYPES = {"application/json"}
+_JSON = "application/json"
 
 
 @bp.before_app_request
 def _ensure_schema() -> None:
     # Normally done once at start-up; retried here if the database was down back then.
-    state = get_state()
-    if not state.db.schema_ready and request.endpoint != "incomes.healthz":
-        state.db.ensure_schema()
+    db = get_state().db
+    if not db.schema_ready and request.endpoint != "incomes.healthz":
+        db.ensure_schema()
+
+
+def _incomes_url() -> str:
+    """Absolute URL of /incomes as the client sees it (scheme, host, script root)."""
+    return url_for("incomes.list_incomes", _external=True)
 
 
 @bp.get("/incomes")
 def list_incomes() -> Response:
     state = get_state()
-    page = parse_page_request(request.args.to_dict(flat=False), state.settings.max_offset)
-    items, has_more = state.db.list_incomes(page.limit, page.after_id, page.offset)
-    response = jsonify([item.to_json() for item in items])
-    if has_more and items:
-        next_url = url_for(
-            "incomes.list_incomes", limit=page.limit, after_id=items[-1].id, _external=True
-        )
+    args = request.args
+    page = parse_page_request(args.to_dict(flat=False), state.settings.max_offset) if args else DEFAULT_PAGE
+    rows, has_more = state.db.list_rows(page.limit, page.after_id, page.offset)
+    response = Response(render_incomes(rows), mimetype=_JSON)
+    if has_more and rows:
+        next_url = f"{_incomes_url()}?limit={page.limit}&after_id={rows[-1][0]}"
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return response
 
 
 @bp.post("/incomes")
 def add_income() -> Response:
-    mimetype = request.mimetype
-    if mimetype not in _JSON_TYPES:
+    if request.mimetype != _JSON:
         shown = request.content_type or "none"
         raise UnsupportedMediaType(f"Content-Type must be application/json, got {shown}")
     payload = parse_json(request.get_data(cache=False))
@@ -47,19 +63,17 @@ def add_income() -> Response:
     income = get_state().db.add_income(new.description, new.amount)
     response = Response(status=204)
     # No body, so no type (Werkzeug would label the empty body text/html).
-    response.headers.remove("Content-Type")
-    response.headers["Location"] = url_for(
-        "incomes.get_income", income_id=income.id, _external=True
-    )
+    del response.headers["Content-Type"]
+    response.headers["Location"] = f"{_incomes_url()}/{income.id}"
     return response
 
 
 @bp.get("/incomes/<int:income_id>")
 def get_income(income_id: int) -> Response:
-    income = get_state().db.get_income(income_id)
-    if income is None:
+    row = get_state().db.get_row(income_id)
+    if row is None:
         return error_response(404, f"income {income_id} not found", id=income_id)
-    return jsonify(income.to_json())
+    return Response(render_income(row), mimetype=_JSON)
 
 
 @bp.get("/healthz")
@@ -69,9 +83,15 @@ def healthz() -> Response:
         if not state.db.schema_ready:
             state.db.ensure_schema()
         state.db.ping()
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, sqlite3.Error) as exc:
         reason = str(getattr(exc, "orig", exc) or exc).splitlines()[0]
-        response = jsonify({"status": "unavailable", "error": f"database does not answer: {reason}"})
+        response = jsonify(
+            {
+                "status": "unavailable",
+                "error": f"database does not answer: {reason}",
+                "version": __version__,
+            }
+        )
         response.status_code = 503
         return response
-    return jsonify({"status": "ok"})
+    return jsonify({"status": "ok", "version": __version__})
