@@ -103,7 +103,7 @@ def pg_server() -> Iterator[PgServer]:
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*prefix, *args], env=env, cwd=str(base), capture_output=True, text=True, timeout=120
+            [*prefix, *args], env=env, cwd=str(base), check=False, capture_output=True, text=True, timeout=120
         )
 
     started = False

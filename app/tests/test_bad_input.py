@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from flask.testing import FlaskClient
-
 from conftest import row_count
+from flask.testing import FlaskClient
 
 JSON = "application/json"
 

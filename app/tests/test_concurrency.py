@@ -6,9 +6,9 @@ import multiprocessing as mp
 import time
 from typing import Any
 
+from conftest import row_count
 from flask import Flask
 
-from conftest import row_count
 from incomes_api.state import get_state
 
 PROCESSES = 4
@@ -30,7 +30,7 @@ def _poster(env: dict[str, str], barrier: Any, worker: int, queue: Any) -> None:
             )
             results.append((response.status_code, response.headers.get("Location"), response.data))
         queue.put(("ok", results))
-    except BaseException as exc:  # report instead of dying silently
+    except BaseException as exc:  # noqa: BLE001 - report instead of dying silently
         queue.put(("error", repr(exc)))
 
 
@@ -43,7 +43,7 @@ def _starter(env: dict[str, str], barrier: Any, queue: Any) -> None:
         app = create_app(Settings.from_env(env))
         response = app.test_client().get("/incomes")
         queue.put(("ok", response.status_code))
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
         queue.put(("error", repr(exc)))
 
 

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+from conftest import row_count
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import row_count
 from incomes_api import __version__
 from incomes_api.state import get_state
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import yaml
-from flask import Flask
-
 from conftest import APP_DIR
+from flask import Flask
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 

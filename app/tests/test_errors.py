@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import free_port
 from incomes_api import __version__, create_app
 from incomes_api.config import Settings
 from incomes_api.state import get_state

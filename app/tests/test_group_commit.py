@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import row_count
 from flask import Flask
 
-from conftest import row_count
 from incomes_api import create_app
 from incomes_api.config import Settings
 from incomes_api.db import Database
@@ -259,7 +259,7 @@ def test_committer_failure_reaches_every_item_of_the_batch() -> None:
 def _child_posts(app: Flask, k: int, queue: Any) -> None:
     try:
         queue.put(("ok", [_post(app, f"c{k}-{n}")[0] for n in range(10)]))
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
         queue.put(("error", repr(exc)))
 
 
@@ -293,7 +293,7 @@ def test_sqlite_synchronous_setting_reaches_the_connections(
     db = Database(settings)
     try:
         db.ensure_schema()
-        db.add_income("x", Decimal("1"))
+        db.add_income("x", Decimal(1))
         assert db.store is not None
         writer = db.store._writer_conn()
         assert writer.execute("PRAGMA synchronous").fetchone()[0] == pragma

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port, wait_for_port
 
 BIN = Path(sys.executable).parent
@@ -112,7 +111,7 @@ def test_gunicorn_exits_with_one_line_error_on_bad_config(tmp_path: Path) -> Non
     port = free_port()
     result = subprocess.run(
         [_tool("gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "incomes_api.wsgi:app"],
-        env=_env({"DATABASE_URL": "mysql://nope/db"}), capture_output=True, text=True,
+        env=_env({"DATABASE_URL": "mysql://nope/db"}), check=False, capture_output=True, text=True,
         timeout=60, cwd=tmp_path,
     )
     assert result.returncode != 0
@@ -121,11 +120,11 @@ def test_gunicorn_exits_with_one_line_error_on_bad_config(tmp_path: Path) -> Non
 
 def test_init_db_command_is_idempotent(db_env: dict[str, str], tmp_path: Path) -> None:
     tool = _tool("incomes-api")
-    first = subprocess.run([tool, "init-db"], env=_env(db_env), capture_output=True, text=True,
+    first = subprocess.run([tool, "init-db"], env=_env(db_env), check=False, capture_output=True, text=True,
                            timeout=60, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "seed row inserted" in first.stdout
-    second = subprocess.run([tool, "init-db"], env=_env(db_env), capture_output=True, text=True,
+    second = subprocess.run([tool, "init-db"], env=_env(db_env), check=False, capture_output=True, text=True,
                             timeout=60, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "already present" in second.stdout
@@ -144,7 +143,7 @@ def test_init_db_unreachable_is_one_line_nonzero(kind: str, tmp_path: Path) -> N
         env = {"INCOMES_DB_PATH": str(tmp_path / "file" / "incomes.db")}
     else:
         env = {"DATABASE_URL": f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/x"}
-    result = subprocess.run([_tool("incomes-api"), "init-db"], env=_env(env), capture_output=True,
+    result = subprocess.run([_tool("incomes-api"), "init-db"], env=_env(env), check=False, capture_output=True,
                             text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -154,7 +153,7 @@ def test_init_db_unreachable_is_one_line_nonzero(kind: str, tmp_path: Path) -> N
 
 def test_init_db_bad_config_exits_2(tmp_path: Path) -> None:
     result = subprocess.run([_tool("incomes-api"), "init-db"],
-                            env=_env({"INCOMES_MAX_BODY_BYTES": "big"}), capture_output=True,
+                            env=_env({"INCOMES_MAX_BODY_BYTES": "big"}), check=False, capture_output=True,
                             text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == (

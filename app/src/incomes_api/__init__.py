@@ -4,6 +4,6 @@ from __future__ import annotations
 
 __version__ = "1.0.0"
 
-from incomes_api.app import create_app  # noqa: E402
+from incomes_api.app import create_app
 
-__all__ = ["create_app", "__version__"]
+__all__ = ["__version__", "create_app"]

@@ -50,8 +50,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             db.dispose()
 
     from incomes_api.cli import init_db_flask_command
-    from incomes_api.views import bp
+    from incomes_api.views import bp, register_schema_retry
 
+    register_schema_retry(app, db)
     app.register_blueprint(bp)
     register_error_handlers(app)
     app.cli.add_command(init_db_flask_command)

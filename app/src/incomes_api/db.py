@@ -38,7 +38,7 @@ from sqlalchemy.types import TypeDecorator
 
 from incomes_api.config import Settings
 from incomes_api.group_commit import GroupCommitter
-from incomes_api.jsonio import IncomeRow, decimal_to_json_text
+from incomes_api.jsonio import decimal_to_json_text, income_fragment
 from incomes_api.sqlite_store import NewRow, SQLiteStore, stored_time
 
 log = logging.getLogger(__name__)
@@ -252,9 +252,8 @@ class Database:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            with conn.begin():
-                yield conn
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
 
     def ensure_schema(self) -> bool:
         """Create the schema and the seed row if missing. Idempotent and race-free.
@@ -328,24 +327,28 @@ class Database:
             row = conn.execute(sa.select(incomes).where(incomes.c.id == income_id)).first()
         return None if row is None else _row_to_income(row)
 
-    def get_row(self, income_id: int) -> IncomeRow | None:
-        """One income, JSON-ready, or None."""
+    def get_json(self, income_id: int) -> str | None:
+        """One income as JSON object text (``jsonio.income_fragment``), or None."""
         if not 0 < income_id <= MAX_ID:
             return None
         if self.store is not None:
-            return self.store.get_row(income_id)
+            return self.store.get_json(income_id)
         income = self.get_income(income_id)
-        return None if income is None else _json_row(income)
+        return None if income is None else _fragment(income)
 
-    def list_rows(
+    def list_json(
         self, limit: int, after_id: int | None = None, offset: int | None = None
-    ) -> tuple[list[IncomeRow], bool]:
-        """Like ``list_incomes`` but JSON-ready rows (the hot path of ``GET /incomes``)."""
+    ) -> tuple[list[str], int | None, bool]:
+        """Like ``list_incomes``, as JSON object texts: ``(objects, last id, more follow)``.
+
+        This is the hot path of ``GET /incomes``.
+        """
         if self.store is not None:
-            rows = self.store.list_rows(limit + 1, after_id, offset)
-            return rows[:limit], len(rows) > limit
+            rows = self.store.list_json(limit + 1, after_id, offset)
+            page = rows[:limit]
+            return [text for _, text in page], page[-1][0] if page else None, len(rows) > limit
         items, has_more = self.list_incomes(limit, after_id, offset)
-        return [_json_row(item) for item in items], has_more
+        return [_fragment(i) for i in items], items[-1].id if items else None, has_more
 
     def list_incomes(
         self, limit: int, after_id: int | None = None, offset: int | None = None
@@ -377,8 +380,8 @@ def _forget_pool(engine_ref: weakref.ReferenceType[Engine]) -> None:
         engine.dispose(close=False)
 
 
-def _json_row(income: Income) -> IncomeRow:
-    return (
+def _fragment(income: Income) -> str:
+    return income_fragment(
         income.id,
         income.description,
         decimal_to_json_text(income.amount),

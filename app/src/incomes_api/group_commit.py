@@ -47,7 +47,7 @@ class CommitTimeout(Exception):
 
 
 class _Ticket(Generic[T, R]):
-    __slots__ = ("item", "state", "lead", "result", "error", "event")
+    __slots__ = ("error", "event", "item", "lead", "result", "state")
 
     def __init__(self, item: T) -> None:
         self.item = item
@@ -144,7 +144,7 @@ class GroupCommitter(Generic[T, R]):
                 results = self._commit_batch([t.item for t in batch])
                 if len(results) != len(batch):  # pragma: no cover - a bug in the callback
                     raise RuntimeError("commit_batch returned the wrong number of results")
-            except Exception as exc:  # every request of the batch must learn it
+            except Exception as exc:  # noqa: BLE001 - every request of the batch must learn it
                 for ticket in batch:
                     ticket.error = exc
             except BaseException as exc:  # SystemExit etc.: fail the batch, then let it through

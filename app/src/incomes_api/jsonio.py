@@ -44,14 +44,12 @@ class DecimalJSONProvider(DefaultJSONProvider):
 # --- Fast rendering of stored incomes -------------------------------------------------------
 #
 # The hot paths do not build dicts of Decimals for the JSON provider's ``default`` callback:
-# storage hands out rows whose amount and timestamp are already JSON text, and the body is
-# one string format per row. The output is byte for byte what ``jsonify(income.to_json())``
-# gives (compact separators, ASCII escapes, trailing newline).
+# each stored income becomes one JSON object text (a "fragment"), built by SQLite itself
+# (sqlite_store) or by one string format here (PostgreSQL), and a page is those fragments
+# joined. Compact separators and a trailing newline, like ``jsonify``; non-ASCII characters
+# are written as UTF-8 rather than ``\u`` escapes (the same JSON value).
 
-IncomeRow = tuple[int, str, str, str]
-"""``(id, description, amount as JSON number text, created_at as ISO 8601 text)``."""
-
-_escape = json.encoder.encode_basestring_ascii  # C implementation; what json.dumps uses
+_escape = json.encoder.encode_basestring  # C implementation; escapes like json.dumps
 _ITEM = '{"id":%d,"description":%s,"amount":%s,"created_at":"%s"}'
 
 
@@ -74,12 +72,16 @@ def decimal_to_json_text(value: Decimal) -> str:
     return cents_to_json_number(int(exact.scaleb(2)))
 
 
-def render_income(row: IncomeRow) -> bytes:
-    """One income as a JSON object (the body of ``GET /incomes/<id>``)."""
-    return (_ITEM % (row[0], _escape(row[1]), row[2], row[3]) + "\n").encode("ascii")
+def income_fragment(income_id: int, description: str, amount: str, created_at: str) -> str:
+    """One income as JSON object text; ``amount`` is JSON number text, ``created_at`` ISO 8601."""
+    return _ITEM % (income_id, _escape(description), amount, created_at)
 
 
-def render_incomes(rows: list[IncomeRow]) -> bytes:
-    """A JSON array of incomes (the body of ``GET /incomes``)."""
-    body = ",".join([_ITEM % (i, _escape(d), a, c) for i, d, a, c in rows])
-    return f"[{body}]\n".encode("ascii")
+def object_body(fragment: str) -> bytes:
+    """The body of ``GET /incomes/<id>``."""
+    return f"{fragment}\n".encode()
+
+
+def array_body(fragments: list[str]) -> bytes:
+    """The body of ``GET /incomes``: a JSON array of income objects."""
+    return f"[{','.join(fragments)}]\n".encode()

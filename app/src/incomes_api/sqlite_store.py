@@ -12,8 +12,11 @@ processing and reset-on-return cost several times the query itself.
 * Statements are prepared once per connection (sqlite3's statement cache).
 * Reads are single statements in autocommit mode: each sees one consistent snapshot (WAL),
   with no ``BEGIN``/``COMMIT`` round trip.
-* Rows come out JSON-ready (``jsonio.IncomeRow``): integer cents become the amount's JSON
-  text, the stored ``YYYY-MM-DD HH:MM:SS.ffffff`` UTC text becomes ISO 8601 with ``+00:00``.
+* Rows come out as JSON object text built by SQLite's JSON functions in C (no Python work
+  per row): integer cents become the amount's JSON number text (``1220`` -> ``12.2``), the
+  stored ``YYYY-MM-DD HH:MM:SS.ffffff`` UTC text becomes ISO 8601 with ``+00:00``. The text
+  is the same as ``jsonio.income_fragment`` builds; an SQLite without JSON functions gets
+  exactly that Python fallback.
 * The file is opened read-write but never created here (``mode=rw``): schema creation
   (db.py) creates it; a vanished file is an error, not a new empty database.
 """
@@ -28,13 +31,30 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.request import pathname2url
 
-from incomes_api.jsonio import IncomeRow, cents_to_json_number
+from incomes_api.jsonio import cents_to_json_number, income_fragment
 
-_COLUMNS = "SELECT id, description, amount, created_at FROM incomes"
-_PAGE = _COLUMNS + " ORDER BY id LIMIT ?"
-_PAGE_AFTER = _COLUMNS + " WHERE id > ? ORDER BY id LIMIT ?"
-_PAGE_OFFSET = _COLUMNS + " ORDER BY id LIMIT ? OFFSET ?"
-_ONE = _COLUMNS + " WHERE id = ?"
+# amount (integer cents) as JSON number text, exactly like jsonio.cents_to_json_number.
+_AMOUNT_SQL = (
+    "(CASE WHEN amount < 0 THEN '-' ELSE '' END || (abs(amount) / 100) ||"
+    " CASE WHEN abs(amount) % 100 = 0 THEN ''"
+    " WHEN abs(amount) % 10 = 0 THEN '.' || (abs(amount) % 100 / 10)"
+    " ELSE '.' || substr('0' || (abs(amount) % 100), -2) END)"
+)
+# created_at as ISO 8601 UTC with microseconds (what stored_time() writes, reformatted).
+_CREATED_SQL = (
+    "(CASE WHEN length(created_at) = 26 AND substr(created_at, 11, 1) = ' '"
+    " THEN substr(created_at, 1, 10) || 'T' || substr(created_at, 12) || '+00:00'"
+    " ELSE strftime('%Y-%m-%dT%H:%M:%f000+00:00', created_at) END)"
+)
+_JSON_COLUMNS = (
+    "SELECT id, json_object('id', id, 'description', description,"
+    f" 'amount', json({_AMOUNT_SQL}), 'created_at', {_CREATED_SQL}) FROM incomes"
+)
+_RAW_COLUMNS = "SELECT id, description, amount, created_at FROM incomes"
+_PAGE = " ORDER BY id LIMIT ?"
+_PAGE_AFTER = " WHERE id > ? ORDER BY id LIMIT ?"
+_PAGE_OFFSET = " ORDER BY id LIMIT ? OFFSET ?"
+_ONE = " WHERE id = ?"
 _PING = "SELECT id FROM incomes LIMIT 1"
 _INSERT = "INSERT INTO incomes (description, amount, created_at) VALUES (?, ?, ?)"
 
@@ -72,8 +92,17 @@ def _iso_utc(stored: str) -> str:
     return parsed.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _json_row(row: tuple[int, str, int, str]) -> IncomeRow:
-    return (row[0], row[1], cents_to_json_number(row[2]), _iso_utc(row[3]))
+def _fragment(row: tuple[int, str, int, str]) -> tuple[int, str]:
+    """Python twin of the JSON columns, for an SQLite built without JSON functions."""
+    return row[0], income_fragment(row[0], row[1], cents_to_json_number(row[2]), _iso_utc(row[3]))
+
+
+def _has_json_functions(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("SELECT json_object('a', json('1'))").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return True
 
 
 class _Local(threading.local):
@@ -91,6 +120,7 @@ class SQLiteStore:
         self._local = _Local()
         self._writer: sqlite3.Connection | None = None
         self._writer_pid = 0
+        self._native_json: bool | None = None  # decided on the first connection
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -118,6 +148,8 @@ class SQLiteStore:
             _abandoned.append(conn)
         local.conn = None
         conn = self._connect()
+        if self._native_json is None:
+            self._native_json = _has_json_functions(conn)
         local.conn, local.pid = conn, _pid
         return conn
 
@@ -126,32 +158,38 @@ class SQLiteStore:
         if conn is not None and self._local.pid == _pid:
             conn.close()
 
-    def _read(self, sql: str, params: tuple[int, ...]) -> list[tuple[int, str, int, str]]:
+    def _read(self, where: str, params: tuple[int, ...]) -> list[tuple[int, str]]:
         conn = self._reader()
         try:
-            return conn.execute(sql, params).fetchall()
+            if self._native_json:
+                return conn.execute(_JSON_COLUMNS + where, params).fetchall()
+            return [_fragment(row) for row in conn.execute(_RAW_COLUMNS + where, params)]
         except sqlite3.OperationalError:
             self._drop_reader()  # e.g. the file was replaced; reconnect next time
             raise
 
-    def list_rows(
+    def list_json(
         self, limit: int, after_id: int | None = None, offset: int | None = None
-    ) -> list[IncomeRow]:
-        """Up to ``limit`` rows in id order, after ``after_id`` or skipping ``offset``."""
+    ) -> list[tuple[int, str]]:
+        """Up to ``limit`` ``(id, JSON object text)`` in id order, after ``after_id`` or
+        skipping ``offset``."""
         if after_id is not None:
-            rows = self._read(_PAGE_AFTER, (after_id, limit))
-        elif offset:
-            rows = self._read(_PAGE_OFFSET, (limit, offset))
-        else:
-            rows = self._read(_PAGE, (limit,))
-        return [_json_row(row) for row in rows]
+            return self._read(_PAGE_AFTER, (after_id, limit))
+        if offset:
+            return self._read(_PAGE_OFFSET, (limit, offset))
+        return self._read(_PAGE, (limit,))
 
-    def get_row(self, income_id: int) -> IncomeRow | None:
+    def get_json(self, income_id: int) -> str | None:
         rows = self._read(_ONE, (income_id,))
-        return _json_row(rows[0]) if rows else None
+        return rows[0][1] if rows else None
 
     def ping(self) -> None:
-        self._read(_PING, ())
+        conn = self._reader()
+        try:
+            conn.execute(_PING).fetchall()
+        except sqlite3.OperationalError:
+            self._drop_reader()
+            raise
 
     def _writer_conn(self) -> sqlite3.Connection:
         pid = _pid

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from incomes_api import __version__
+from incomes_api.db import Database
 from incomes_api.errors import UnsupportedMediaType, error_response
-from incomes_api.jsonio import render_income, render_incomes
+from incomes_api.jsonio import array_body, object_body
 from incomes_api.state import get_state
 from incomes_api.validation import (
     DEFAULT_PAGE,
@@ -27,12 +28,14 @@ bp = Blueprint("incomes", __name__)
 _JSON = "application/json"
 
 
-@bp.before_app_request
-def _ensure_schema() -> None:
-    # Normally done once at start-up; retried here if the database was down back then.
-    db = get_state().db
-    if not db.schema_ready and request.endpoint != "incomes.healthz":
-        db.ensure_schema()
+def register_schema_retry(app: Flask, db: Database) -> None:
+    """Before each request (but /healthz), create the schema if start-up could not."""
+
+    def ensure_schema() -> None:
+        if not db.schema_ready and request.endpoint != "incomes.healthz":
+            db.ensure_schema()
+
+    app.before_request(ensure_schema)
 
 
 def _incomes_url() -> str:
@@ -45,10 +48,10 @@ def list_incomes() -> Response:
     state = get_state()
     args = request.args
     page = parse_page_request(args.to_dict(flat=False), state.settings.max_offset) if args else DEFAULT_PAGE
-    rows, has_more = state.db.list_rows(page.limit, page.after_id, page.offset)
-    response = Response(render_incomes(rows), mimetype=_JSON)
-    if has_more and rows:
-        next_url = f"{_incomes_url()}?limit={page.limit}&after_id={rows[-1][0]}"
+    objects, last_id, has_more = state.db.list_json(page.limit, page.after_id, page.offset)
+    response = Response(array_body(objects), content_type=_JSON)
+    if has_more and last_id is not None:
+        next_url = f"{_incomes_url()}?limit={page.limit}&after_id={last_id}"
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return response
 
@@ -70,10 +73,10 @@ def add_income() -> Response:
 
 @bp.get("/incomes/<int:income_id>")
 def get_income(income_id: int) -> Response:
-    row = get_state().db.get_row(income_id)
-    if row is None:
+    text = get_state().db.get_json(income_id)
+    if text is None:
         return error_response(404, f"income {income_id} not found", id=income_id)
-    return Response(render_income(row), mimetype=_JSON)
+    return Response(object_body(text), content_type=_JSON)
 
 
 @bp.get("/healthz")
