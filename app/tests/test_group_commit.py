@@ -301,3 +301,32 @@ def test_sqlite_synchronous_setting_reaches_the_connections(
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["limit=1", "limit=1&limit=2", "limit", "limit=", "a=%2B5&b=+5&c=%205", "&&limit=3&",
+     "after_id=1&offset=2", "l%69mit=4", "limit=%E2%82%AC", "limit=1;after_id=2"],
+)
+def test_query_args_parse_like_werkzeug(query: str) -> None:
+    from werkzeug.wrappers import Request
+
+    from incomes_api.validation import query_args
+
+    environ = {"QUERY_STRING": query, "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http",
+               "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+    assert query_args(query) == Request(environ).args.to_dict(flat=False)
+
+
+def test_cached_pages_follow_commits_from_other_connections(sqlite_app: Flask) -> None:
+    """Reads are cached per connection until any connection commits (PRAGMA data_version)."""
+    client = sqlite_app.test_client()
+    assert [i["description"] for i in client.get("/incomes").get_json()] == ["salary"]
+    assert [i["description"] for i in client.get("/incomes").get_json()] == ["salary"]  # cached
+    path = get_state(sqlite_app).settings.sqlite_path
+    with sqlite3.connect(str(path), isolation_level=None) as other:  # another process, say
+        other.execute("UPDATE incomes SET description = 'changed' WHERE id = 1")
+    assert [i["description"] for i in client.get("/incomes").get_json()] == ["changed"]
+    assert client.get("/incomes/1").get_json()["description"] == "changed"
+    assert _post(sqlite_app, "new")[0] == 204
+    assert [i["description"] for i in client.get("/incomes").get_json()] == ["changed", "new"]

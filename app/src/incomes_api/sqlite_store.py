@@ -17,6 +17,11 @@ processing and reset-on-return cost several times the query itself.
   stored ``YYYY-MM-DD HH:MM:SS.ffffff`` UTC text becomes ISO 8601 with ``+00:00``. The text
   is the same as ``jsonio.income_fragment`` builds; an SQLite without JSON functions gets
   exactly that Python fallback.
+* Results are cached per connection and validated by ``PRAGMA data_version``, which
+  changes whenever any other connection (any thread, any process) commits to the file: an
+  unchanged version proves the query would return the same rows, so the cached ones are
+  served. Every commit empties the cache of every reader, so a cached answer is never older
+  than an uncached one would be; checking costs one cheap statement per request.
 * The file is opened read-write but never created here (``mode=rw``): schema creation
   (db.py) creates it; a vanished file is an error, not a new empty database.
 """
@@ -105,9 +110,18 @@ def _has_json_functions(conn: sqlite3.Connection) -> bool:
     return True
 
 
+_CACHE_ENTRIES = 64
+"""Results kept per reader connection (pages of at most 1001 rows)."""
+
+
 class _Local(threading.local):
     conn: sqlite3.Connection | None = None
     pid: int = 0
+    version: int = -1
+    cache: dict[tuple[str, tuple[int, ...]], list[tuple[int, str]]]
+
+    def __init__(self) -> None:
+        self.cache = {}
 
 
 class SQLiteStore:
@@ -146,7 +160,7 @@ class SQLiteStore:
             return conn
         if conn is not None:
             _abandoned.append(conn)
-        local.conn = None
+        local.conn, local.version, local.cache = None, -1, {}
         conn = self._connect()
         if self._native_json is None:
             self._native_json = _has_json_functions(conn)
@@ -155,18 +169,36 @@ class SQLiteStore:
 
     def _drop_reader(self) -> None:
         conn, self._local.conn = self._local.conn, None
+        self._local.version, self._local.cache = -1, {}
         if conn is not None and self._local.pid == _pid:
             conn.close()
 
     def _read(self, where: str, params: tuple[int, ...]) -> list[tuple[int, str]]:
+        """Rows of ``where``; the caller must not modify the list (it may be cached)."""
         conn = self._reader()
+        local = self._local
         try:
+            # Checked before the query: if a commit lands in between, this result is filed
+            # under the older version and the next request sees a newer one and drops it.
+            (version,) = conn.execute("PRAGMA data_version").fetchone()
+            if version != local.version:
+                local.cache = {}
+                local.version = version
+            else:
+                cached = local.cache.get((where, params))
+                if cached is not None:
+                    return cached
             if self._native_json:
-                return conn.execute(_JSON_COLUMNS + where, params).fetchall()
-            return [_fragment(row) for row in conn.execute(_RAW_COLUMNS + where, params)]
+                rows = conn.execute(_JSON_COLUMNS + where, params).fetchall()
+            else:
+                rows = [_fragment(row) for row in conn.execute(_RAW_COLUMNS + where, params)]
         except sqlite3.OperationalError:
             self._drop_reader()  # e.g. the file was replaced; reconnect next time
             raise
+        if len(local.cache) >= _CACHE_ENTRIES:
+            local.cache.clear()
+        local.cache[(where, params)] = rows
+        return rows
 
     def list_json(
         self, limit: int, after_id: int | None = None, offset: int | None = None

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import unquote_plus
 
 from incomes_api.db import MAX_ID
 
@@ -206,6 +207,25 @@ def _uint(raw: str, name: str, low: int, high: int, hint: str) -> int:
     if not _UINT.fullmatch(raw) or not low <= int(raw) <= high:
         raise BadRequest(f"{name} must be an integer from {low} to {high}{hint}, got {raw!r}", field=name)
     return int(raw)
+
+
+def query_args(query_string: str) -> dict[str, list[str]]:
+    """A WSGI ``QUERY_STRING`` to ``{name: [values]}``, as Werkzeug's ``request.args`` parses
+    it (``&`` separated, ``+`` and ``%XX`` decoded as UTF-8, blank values kept); several times
+    cheaper, which matters on ``GET /incomes``."""
+    if query_string.isascii():
+        text = query_string
+    else:  # WSGI hands over the raw bytes as latin-1
+        text = query_string.encode("latin-1").decode("utf-8", "replace")
+    args: dict[str, list[str]] = {}
+    for part in text.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            name, value = unquote_plus(name, errors="replace"), unquote_plus(value, errors="replace")
+        args.setdefault(name, []).append(value)
+    return args
 
 
 def parse_page_request(args: Mapping[str, Sequence[str]], max_offset: int) -> PageRequest:

@@ -20,6 +20,7 @@ from incomes_api.validation import (
     DEFAULT_PAGE,
     parse_json,
     parse_page_request,
+    query_args,
     validate_new_income,
 )
 
@@ -46,8 +47,8 @@ def _incomes_url() -> str:
 @bp.get("/incomes")
 def list_incomes() -> Response:
     state = get_state()
-    args = request.args
-    page = parse_page_request(args.to_dict(flat=False), state.settings.max_offset) if args else DEFAULT_PAGE
+    query = request.environ.get("QUERY_STRING")
+    page = parse_page_request(query_args(query), state.settings.max_offset) if query else DEFAULT_PAGE
     objects, last_id, has_more = state.db.list_json(page.limit, page.after_id, page.offset)
     response = Response(array_body(objects), content_type=_JSON)
     if has_more and last_id is not None:
