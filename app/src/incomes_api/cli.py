@@ -67,6 +67,8 @@ def check_config_command() -> None:
         click.echo(f"incomes-api: configuration error: {exc}", err=True)
         sys.exit(2)
     click.echo(f"database: {settings.safe_database_url} ({settings.backend})")
+    if settings.backend == "sqlite":
+        click.echo(f"sqlite synchronous: {settings.sqlite_synchronous}")
     click.echo(f"max body bytes: {settings.max_body_bytes}")
     click.echo(f"proxy fix: {settings.proxy}")
 

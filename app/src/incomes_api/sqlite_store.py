@@ -9,6 +9,11 @@ processing and reset-on-return cost several times the query itself.
   connection found after a fork is abandoned, never closed: closing it would touch the
   parent's SQLite state. Writes use one more connection per process, used only by the group
   commit leader (one thread at a time).
+* Writers of different processes take turns for SQLite's one write lock. SQLite's own busy
+  handler sleeps 1, 2, 5, 10, ... up to 100 ms between attempts, so the lock sits idle
+  while waiters sleep (a commit takes well under a millisecond). The writer connection
+  therefore retries ``BEGIN IMMEDIATE`` itself, sleeping 50 us doubling up to 1 ms, until
+  ``INCOMES_SQLITE_BUSY_TIMEOUT_MS`` has passed.
 * Statements are prepared once per connection (sqlite3's statement cache).
 * Reads are single statements in autocommit mode: each sees one consistent snapshot (WAL),
   with no ``BEGIN``/``COMMIT`` round trip.
@@ -31,6 +36,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -84,8 +90,20 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 def stored_time(value: datetime) -> str:
-    """A UTC datetime as the text stored in SQLite."""
-    return value.astimezone(timezone.utc).strftime(SQLITE_TIME_FORMAT)
+    """A UTC datetime as the text stored in SQLite (``SQLITE_TIME_FORMAT``)."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+_SQLITE_BUSY = 5
+_RETRY_FIRST_S = 50e-6
+_RETRY_MAX_S = 1e-3
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return bool(code & 0xFF == _SQLITE_BUSY)
+    return str(exc).startswith("database is locked")
 
 
 def _iso_utc(stored: str) -> str:
@@ -110,8 +128,8 @@ def _has_json_functions(conn: sqlite3.Connection) -> bool:
     return True
 
 
-_CACHE_ENTRIES = 64
-"""Results kept per reader connection (pages of at most 1001 rows)."""
+_CACHE_ROWS = 5000
+"""Rows kept in each reader connection's cache (about 0.6 MB); it is emptied when full."""
 
 
 class _Local(threading.local):
@@ -119,6 +137,7 @@ class _Local(threading.local):
     pid: int = 0
     version: int = -1
     cache: dict[tuple[str, tuple[int, ...]], list[tuple[int, str]]]
+    cached_rows: int = 0
 
     def __init__(self) -> None:
         self.cache = {}
@@ -160,7 +179,7 @@ class SQLiteStore:
             return conn
         if conn is not None:
             _abandoned.append(conn)
-        local.conn, local.version, local.cache = None, -1, {}
+        local.conn, local.version, local.cache, local.cached_rows = None, -1, {}, 0
         conn = self._connect()
         if self._native_json is None:
             self._native_json = _has_json_functions(conn)
@@ -169,7 +188,7 @@ class SQLiteStore:
 
     def _drop_reader(self) -> None:
         conn, self._local.conn = self._local.conn, None
-        self._local.version, self._local.cache = -1, {}
+        self._local.version, self._local.cache, self._local.cached_rows = -1, {}, 0
         if conn is not None and self._local.pid == _pid:
             conn.close()
 
@@ -182,7 +201,7 @@ class SQLiteStore:
             # under the older version and the next request sees a newer one and drops it.
             (version,) = conn.execute("PRAGMA data_version").fetchone()
             if version != local.version:
-                local.cache = {}
+                local.cache, local.cached_rows = {}, 0
                 local.version = version
             else:
                 cached = local.cache.get((where, params))
@@ -195,9 +214,10 @@ class SQLiteStore:
         except sqlite3.OperationalError:
             self._drop_reader()  # e.g. the file was replaced; reconnect next time
             raise
-        if len(local.cache) >= _CACHE_ENTRIES:
-            local.cache.clear()
+        if local.cached_rows + len(rows) > _CACHE_ROWS:
+            local.cache, local.cached_rows = {}, 0
         local.cache[(where, params)] = rows
+        local.cached_rows += len(rows) + 1
         return rows
 
     def list_json(
@@ -231,6 +251,8 @@ class SQLiteStore:
             _abandoned.append(self._writer)
         self._writer = None
         conn = self._connect()
+        # Busy waits of the writer are _begin_immediate's (finer grained than SQLite's).
+        conn.execute("PRAGMA busy_timeout = 0")
         (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
         if str(mode).lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
@@ -244,13 +266,26 @@ class SQLiteStore:
         """
         conn = self._writer_conn()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin_immediate(conn)
             ids = [int(conn.execute(_INSERT, row).lastrowid or 0) for row in rows]
             conn.execute("COMMIT")
         except BaseException:
             self._rollback(conn)
             raise
         return ids
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000.0
+        delay = _RETRY_FIRST_S
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX_S)
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         try:
