@@ -3,7 +3,8 @@
 
 Runs on the test host itself (stdlib only) and sends traffic to loopback only. A few threads
 each keep one HTTP/1.1 connection to NGINX and send GET /incomes?limit=1, with a POST every
-``--post-every`` requests, until the stop file appears, ``--max-seconds`` pass or
+``--post-every`` requests and a short pause after each answer (paced, not saturating: what
+counts is that requests are in flight through the whole deploy, and that none fails), until the stop file appears, ``--max-seconds`` pass or
 ``--max-requests`` are sent, whichever comes first. Every answer other than 200 (GET) / 204
 (POST), and every connection error or timeout, counts as failed. The summary is written as
 JSON to ``--out`` (atomically) and printed.
@@ -78,6 +79,7 @@ def worker(args: argparse.Namespace, tally: Tally, deadline: float, stop: Path, 
             tally.record("error", False, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
             conn.close()
             conn = None
+        time.sleep(args.pause)
     if conn is not None:
         conn.close()
 
@@ -91,6 +93,10 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--max-requests", type=int, default=500_000)
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument(
+        "--pause", type=float, default=0.01,
+        help="seconds each thread waits after an answer: paced, so that the deploy under test gets CPU too",
+    )
     parser.add_argument("--stop-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--ready-file", type=Path, help="touched once a first request has succeeded")
