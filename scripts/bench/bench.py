@@ -637,8 +637,12 @@ def under_load(c: Container, port: int, kind: str, action: str,
 def ran_handlers(logfile: Path) -> list[str]:
     """The handlers that a site.yml run ran and that changed something (from its log)."""
     text = logfile.read_text() if logfile.exists() else ""
-    found = re.findall(r"^RUNNING HANDLER \[(?:[\w.]+ : )?([^\]]+)\] \**\n(changed|ok)", text, re.M)
-    return [name.strip() for name, state in found if state == "changed"]
+    changed = []
+    for block in re.split(r"^(?=TASK |RUNNING HANDLER |PLAY )", text, flags=re.M):
+        m = re.match(r"RUNNING HANDLER \[(?:[\w.]+ : )?([^\]]+)\]", block)
+        if m and re.search(r"^changed:", block, re.M):
+            changed.append(m.group(1).strip())
+    return changed
 
 
 def playbook(extra: list[str], logdir: Path, kind: str) -> Callable[[], int]:
@@ -813,7 +817,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     report.write(doc, args.out.with_suffix(".md"), args.out.with_suffix(".png"))
     print(report.table(doc))
-    if not any(d.rc for d in deploys):
+    if not any(d.rc or d.failed for d in deploys):  # else the logs say what the deploy did
         shutil.rmtree(logdir, ignore_errors=True)
         log(f"done in {time.monotonic() - started:.0f} s")
     else:
