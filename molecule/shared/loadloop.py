@@ -94,7 +94,7 @@ def main() -> int:
     parser.add_argument("--max-requests", type=int, default=500_000)
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument(
-        "--pause", type=float, default=0.01,
+        "--pause", type=float, default=0.05,
         help="seconds each thread waits after an answer: paced, so that the deploy under test gets CPU too",
     )
     parser.add_argument("--stop-file", type=Path, required=True)
