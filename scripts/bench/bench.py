@@ -40,6 +40,7 @@ WRK_THREADS = 2
 WRK_CONNECTIONS = 32
 DEPLOY_CONNECTIONS = 8  # paced by deploy.lua: a steady load, not a saturating one
 WRK_TIMEOUT = "10s"  # wrk's default (2 s) would count slow answers as errors, not latency
+WARMUP_SECONDS = 3  # before each stack's first figure, not recorded
 LAB_ITEMS_AFTER_POSTS = 36_001  # the seed item + about 36,000 POSTs
 BIG_ROWS = 100_001
 # Extra listeners in the demo container, all on loopback, removed at the end.
@@ -264,6 +265,14 @@ def run_wrk(c: Container, label: str, port: int, target: str, seconds: float, *,
     return res
 
 
+def warm_up(c: Container, port: int, target: str) -> None:
+    """A short wrk run that is not recorded, before a stack's first figure: the first seconds
+    under load (threads, connections, caches being made) belong to no figure."""
+    argv = wrk_argv(f"http://127.0.0.1:{port}{target}", WARMUP_SECONDS)
+    log(f"warm-up ({WARMUP_SECONDS} s, not recorded): {shlex.join(argv)} in {c.name}")
+    c.out(argv, timeout=WARMUP_SECONDS + 60)
+
+
 # --------------------------------------------------------------------------- the lab
 
 
@@ -301,6 +310,7 @@ def lab_items(lab: Container) -> int:
 def bench_lab(lab: Container, secs: float) -> list[WrkResult]:
     lab.run(["systemctl", "restart", "projeto.service"])  # a fresh list: the seed item only
     wait_http(lab, 80, "/incomes")
+    warm_up(lab, 80, "/incomes")
     out = [run_wrk(lab, "lab_get_1", 80, "/incomes", secs, items=lab_items(lab))]
     post_loop(lab, 80, 99)
     out.append(run_wrk(lab, "lab_get_100", 80, "/incomes", secs, items=lab_items(lab)))
@@ -538,6 +548,7 @@ def bench_project(c: Container, p: Project, secs: float) -> tuple[list[WrkResult
     rerun: dict[str, Any] = {}
     wait_http(c, port, "/incomes?limit=1")
     count, _ = db(c, p, "count")
+    warm_up(c, port, "/incomes?limit=1")
     out.append(run_wrk(c, "project_get_1", port, "/incomes?limit=1", secs, rows=count))
     status, body1 = http(c, "GET", port, "/incomes?limit=1")
     if status != 200:
@@ -828,6 +839,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "command": args.command,
             "bench_seconds": args.seconds,
+            "warmup_seconds": WARMUP_SECONDS,
             "wrk": f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{int(args.seconds)}s --latency "
                    f"--timeout {WRK_TIMEOUT}",
             "nproc": os.cpu_count(),

@@ -295,6 +295,7 @@ def write(doc: dict[str, Any], md: Path, png: Path) -> None:
         date=meta["date"],
         command=meta["command"],
         wrk=meta["wrk"],
+        warmup=f"{meta.get('warmup_seconds', 0):g}",
         nproc=meta["nproc"],
         nproc_container=meta["nproc_container"],
         image=meta["image"],
