@@ -65,6 +65,24 @@ activate() {
   # shellcheck disable=SC1091
   . "$VENV/bin/activate"
   export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+  # Read by ./dev's containers, every molecule/*/molecule.yml and tests/aws.
+  PULSESTAGE_CGROUP_MOUNT=${PULSESTAGE_CGROUP_MOUNT:-$(cgroup_mount)}
+  export PULSESTAGE_CGROUP_MOUNT
+}
+
+# cgroup_mount [FSTYPE]: how a systemd test container gets /sys/fs/cgroup (with
+# --cgroupns=host), from the type of the host's /sys/fs/cgroup. The one place that chooses it.
+#   cgroup v1 (a tmpfs holding one mount per controller, as on these machines): read-only is
+#     enough, systemd finds its hierarchy there.
+#   cgroup v2 (cgroup2fs: GitHub's Ubuntu runners, Docker Desktop, current Debian/Ubuntu):
+#     systemd as PID 1 must create its own control group, so read-write (moby/moby#42275,
+#     systemd/systemd#19245: "Failed to create /init.scope control group" otherwise).
+cgroup_mount() {
+  local fs=${1:-$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo unknown)}
+  case "$fs" in
+    cgroup2fs) echo /sys/fs/cgroup:/sys/fs/cgroup:rw ;;
+    *) echo /sys/fs/cgroup:/sys/fs/cgroup:ro ;;
+  esac
 }
 
 # ensure_docker: a running Docker engine (starts dockerd when none answers).

@@ -27,9 +27,13 @@ from helpers import REPO, instances, key_pairs, security_groups
 SUITE = os.environ.get("PULSESTAGE_E2E_SUITE", "bookworm")
 BASE_IMAGE = f"pulsestage/systemd-debian:{SUITE}"
 STANDIN_IMAGE = f"pulsestage/ssh-standin:{SUITE}"
+# The project's one choice of the cgroup mount for the host's cgroup version (scripts/lib.sh).
+CGROUP_MOUNT = os.environ.get("PULSESTAGE_CGROUP_MOUNT") or subprocess.run(
+    ["bash", "-c", f". {REPO}/scripts/lib.sh && cgroup_mount"], capture_output=True, text=True, check=True
+).stdout.strip()
 SYSTEMD_FLAGS = [
     "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-    "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", "--cgroupns=host",
+    "-v", CGROUP_MOUNT, "--cgroupns=host",
     "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
 ]
 
