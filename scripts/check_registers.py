@@ -34,8 +34,10 @@ def main() -> int:
         for m in REGISTER.finditer(f.read_text()):
             if m.group(1) in names:
                 line = f.read_text().count("\n", 0, m.start()) + 1
-                clashes.append(f"{f.relative_to(ROOT)}:{line}: registers {m.group(1)}, "
-                               f"which {names[m.group(1)]} defines")
+                clashes.append(
+                    f"{f.relative_to(ROOT)}:{line}: registers {m.group(1)}, "
+                    f"which {names[m.group(1)]} defines"
+                )
     for c in clashes:
         print(c, file=sys.stderr)
     return 1 if clashes else 0

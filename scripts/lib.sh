@@ -54,10 +54,17 @@ ensure_venv() {
   }
   log "tool venv in $VENV with $py"
   "$py" -m venv "$VENV" || { apt_install python3-venv; "$py" -m venv "$VENV"; }
-  "$VENV/bin/pip" install -q --upgrade pip
-  # --no-compile: byte-compiling every file of the ansible bundle is most of the install's time
-  # (105 s against 49 s here); Python compiles what is imported, once, on first use.
-  "$VENV/bin/pip" install -q --no-compile -r "$ROOT/requirements/tools.txt"
+  # uv installs the pinned tools in seconds (pip took 49 s here, 105 s byte-compiling); uv is
+  # itself one of the pins, fetched first by pip. uv reads no pip.conf: where only pip's own
+  # configuration reaches the index (a mirror set in pip.conf), pip does it all.
+  if "$VENV/bin/pip" install -q "$(grep -E '^uv==' "$ROOT/requirements/tools.txt")" &&
+     "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -r "$ROOT/requirements/tools.txt"; then
+    :
+  else
+    log "uv could not install the tools; pip does (slower)"
+    # --no-compile: Python compiles what is imported, once, on first use.
+    "$VENV/bin/pip" install -q --no-compile -r "$ROOT/requirements/tools.txt"
+  fi
   echo "$want" > "$stamp"
 }
 
@@ -96,8 +103,8 @@ ensure_docker() {
     log "starting dockerd (log: /var/log/pulsestage-dockerd.log)"
     as_root sh -c 'nohup dockerd >/var/log/pulsestage-dockerd.log 2>&1 &'
   fi
-  local i
-  for i in $(seq 1 60); do
+  local _
+  for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && return 0
     sleep 1
   done
@@ -118,15 +125,126 @@ apt_mirror() {
   esac
 }
 
-# ensure_image SUITE: a local systemd base image (no registry is reachable here).
+# The systemd base images of the test containers, by platform (PULSESTAGE_PLATFORM):
+#   ubuntu  Ubuntu 24.04 (noble) and 22.04 (jammy), the EC2 targets: built from the registry's
+#           ubuntu images, so only where a registry is reachable (GitHub runners, most laptops);
+#   debian  Debian 12 (bookworm) and 13 (trixie): built from the registry's debian images, or,
+#           with no registry reachable (as on these machines), by debootstrap from a mirror.
+# A platform's first suite is its primary (the demo, the TCP stack, the nginx_proxy scenario),
+# the second its secondary (the unix-socket stack, the python_venv scenario).
+platform_suites() {  # PLATFORM
+  case "$1" in
+    ubuntu) echo "noble jammy" ;;
+    debian) echo "bookworm trixie" ;;
+    *) die "PULSESTAGE_PLATFORM must be ubuntu or debian, not '$1'" ;;
+  esac
+}
+
+suite_distro() {  # SUITE -> ubuntu | debian
+  case "$1" in
+    noble|jammy) echo ubuntu ;;
+    *) echo debian ;;
+  esac
+}
+
+suite_image() {  # SUITE -> the local image's tag
+  local distro
+  distro=$(suite_distro "$1")
+  if [ "$distro" = debian ]; then echo "$IMAGE_REPO:$1"; else echo "pulsestage/systemd-$distro:$1"; fi
+}
+
+suite_base() {  # SUITE -> the registry image it is built from
+  case "$1" in
+    noble) echo ubuntu:24.04 ;;
+    jammy) echo ubuntu:22.04 ;;
+    bookworm) echo debian:12 ;;
+    trixie) echo debian:13 ;;
+    *) echo "debian:$1" ;;
+  esac
+}
+
+# registry_reachable: whether images can be pulled (docker pull of the Ubuntu primary's base;
+# it is needed anyway when it answers). Asked once per run.
+registry_reachable() {
+  if [ -z "${PULSESTAGE_REGISTRY:-}" ]; then
+    if timeout 180 docker pull -q "$(suite_base noble)" >/dev/null 2>&1; then
+      PULSESTAGE_REGISTRY=yes
+    else
+      PULSESTAGE_REGISTRY=no
+    fi
+    export PULSESTAGE_REGISTRY
+  fi
+  [ "$PULSESTAGE_REGISTRY" = yes ]
+}
+
+# choose_platform: PULSESTAGE_PLATFORM as set, else ubuntu where a registry answers and debian
+# where none does; exports it with PULSESTAGE_IMAGE_PRIMARY and _SECONDARY (read by every
+# molecule/*/molecule.yml and ./dev) and prints the choice.
+choose_platform() {
+  local how="set by PULSESTAGE_PLATFORM" suites
+  if [ -z "${PULSESTAGE_PLATFORM:-}" ]; then
+    if registry_reachable; then
+      PULSESTAGE_PLATFORM=ubuntu how="an image registry answers"
+    else
+      PULSESTAGE_PLATFORM=debian how="no image registry reachable: Debian by debootstrap"
+    fi
+  fi
+  suites=$(platform_suites "$PULSESTAGE_PLATFORM") || exit 1
+  PULSESTAGE_IMAGE_PRIMARY=$(suite_image "${suites%% *}")
+  PULSESTAGE_IMAGE_SECONDARY=$(suite_image "${suites##* }")
+  export PULSESTAGE_PLATFORM PULSESTAGE_IMAGE_PRIMARY PULSESTAGE_IMAGE_SECONDARY
+  log "test platform: $PULSESTAGE_PLATFORM ($how): $PULSESTAGE_IMAGE_PRIMARY, $PULSESTAGE_IMAGE_SECONDARY"
+}
+
+ensure_platform_images() {
+  local suite
+  choose_platform
+  for suite in $(platform_suites "$PULSESTAGE_PLATFORM"); do ensure_image "$suite"; done
+}
+
 # What the images hold, like an Ubuntu cloud image: systemd, python3 (+ apt bindings), sudo.
 IMAGE_PACKAGES=systemd,systemd-sysv,python3,python3-apt,sudo,ca-certificates,iproute2,procps
 IMAGE_RECIPE=$(printf '%s' "$IMAGE_PACKAGES v1" | sha256sum | cut -c1-12)
+IMAGE_DOCKERFILE="$ROOT/scripts/images/Dockerfile"
+
+# ensure_image SUITE: the local systemd base image of SUITE, built when missing or made by
+# another recipe: from the registry's image when one is reachable, else (Debian only) by
+# debootstrap.
+image_current() {  # TAG: made by this recipe (debootstrap's or the Dockerfile's)?
+  local have
+  have=$(docker image inspect -f '{{ index .Config.Labels "pulsestage.recipe" }}' "$1" 2>/dev/null || true)
+  [ -n "$have" ] && { [ "$have" = "$IMAGE_RECIPE" ] || [ "$have" = "$(dockerfile_recipe)" ]; }
+}
+dockerfile_recipe() { cat "$IMAGE_DOCKERFILE" - <<<"$IMAGE_RECIPE" | sha256sum | cut -c1-12; }
 
 ensure_image() {
-  local suite=$1 tag="$IMAGE_REPO:$1" rootfs have
-  have=$(docker image inspect -f '{{ index .Config.Labels "pulsestage.recipe" }}' "$tag" 2>/dev/null || true)
-  [ "$have" = "$IMAGE_RECIPE" ] && return 0
+  local suite=$1 tag
+  tag=$(suite_image "$suite")
+  image_current "$tag" && return 0
+  # PULSESTAGE_IMAGE_CACHE (CI keeps it between runs): a saved image of the same recipe.
+  local cached="${PULSESTAGE_IMAGE_CACHE:-}/${tag//[\/:]/_}.tar"
+  if [ -n "${PULSESTAGE_IMAGE_CACHE:-}" ] && [ -f "$cached" ]; then
+    docker load -q -i "$cached" >/dev/null || true
+    image_current "$tag" && { log "$tag loaded from $cached"; return 0; }
+  fi
+  if registry_reachable; then
+    log "building $tag from $(suite_base "$suite") (scripts/images/Dockerfile)"
+    docker build -q -t "$tag" --label "pulsestage.recipe=$(dockerfile_recipe)" \
+      --build-arg "BASE=$(suite_base "$suite")" --build-arg "PACKAGES=$IMAGE_PACKAGES" \
+      -f "$IMAGE_DOCKERFILE" "$ROOT/scripts/images" >/dev/null || die "docker build of $tag failed"
+    log "built $tag"
+  elif [ "$(suite_distro "$suite")" = debian ]; then
+    debootstrap_image "$suite" "$tag"
+  else
+    die "$tag needs an image registry (none reachable): use PULSESTAGE_PLATFORM=debian"
+  fi
+  if [ -n "${PULSESTAGE_IMAGE_CACHE:-}" ]; then
+    mkdir -p "$PULSESTAGE_IMAGE_CACHE" && docker save -o "$cached" "$tag"
+  fi
+}
+
+debootstrap_image() {  # SUITE TAG
+  local suite=$1 tag=$2 rootfs
   apt_install debootstrap debian-archive-keyring
   rootfs=$(mktemp -d "/var/tmp/pulsestage-$suite.XXXXXX")
   log "debootstrap $suite into $rootfs (about a minute)"
@@ -153,8 +271,8 @@ ensure_image() {
 # wait_systemd CONTAINER: until systemd in it has booted (right after start there is no bus
 # yet, and /tmp is still being cleaned).
 wait_systemd() {
-  local name=$1 i state
-  for i in $(seq 1 60); do
+  local name=$1 _ state
+  for _ in $(seq 1 60); do
     state=$(docker exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
     case "$state" in
       running|degraded) return 0 ;;
@@ -163,3 +281,37 @@ wait_systemd() {
   done
   die "systemd in $name did not come up (state: ${state:-none})"
 }
+
+# give_back_checkout [DIR]: after `sudo ./dev ...`, hand what the run created in the checkout
+# (the tool venv, the app's test venvs, caches, logs) back to the user who called sudo, so a
+# later run without sudo can use and replace it. Only when the checkout itself belongs to that
+# user; root's own runs and other owners' files are left alone.
+give_back_checkout() {
+  local dir=${1:-$ROOT} uid=${SUDO_UID:-} gid=${SUDO_GID:-}
+  [ "$(id -u)" -eq 0 ] && [ -n "$uid" ] && [ "$uid" != 0 ] || return 0
+  [ "$(stat -c %u "$dir")" = "$uid" ] || return 0
+  find "$dir" -xdev -user 0 -exec chown -h "$uid:${gid:-$uid}" {} + 2>/dev/null || true
+}
+
+# shell_scripts: the repository's shell scripts (*.sh and files with a sh/bash shebang).
+shell_scripts() {
+  local f
+  git -C "$ROOT" ls-files -co --exclude-standard | while read -r f; do
+    case "${f##*/}" in
+      *.sh) echo "$f" ;;
+      *.*) ;;
+      *) [ -f "$ROOT/$f" ] && head -n1 "$ROOT/$f" | grep -qE '^#!.*\b(ba)?sh\b' && echo "$f" ;;
+    esac
+  done
+}
+
+# log_dir NAME: where a run's per-part logs go: under PULSESTAGE_LOG_DIR when set (CI uploads
+# it), kept; else a temporary directory, removed by drop_log_dir when everything passed.
+log_dir() {
+  if [ -n "${PULSESTAGE_LOG_DIR:-}" ]; then
+    mkdir -p "$PULSESTAGE_LOG_DIR/$1" && echo "$PULSESTAGE_LOG_DIR/$1"
+  else
+    mktemp -d "${TMPDIR:-/tmp}/pulsestage-$1.XXXXXX"
+  fi
+}
+drop_log_dir() { [ -n "${PULSESTAGE_LOG_DIR:-}" ] || rm -rf "$1"; }

@@ -103,14 +103,28 @@ def pg_server() -> Iterator[PgServer]:
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*prefix, *args], env=env, cwd=str(base), check=False, capture_output=True, text=True, timeout=120
+            [*prefix, *args],
+            env=env,
+            cwd=str(base),
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     started = False
     try:
         result = run(
-            str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-            "-E", "UTF8", "--no-sync", "--no-instructions",
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
         )
         if result.returncode != 0:
             yield PgServer(url=None, skip_reason=f"initdb failed: {result.stderr.strip()[:300]}")
@@ -120,8 +134,17 @@ def pg_server() -> Iterator[PgServer]:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
         )
         result = run(
-            str(bindir / "pg_ctl"), "-D", str(data), "-l", str(logfile), "-o", options,
-            "-w", "-t", "60", "start",
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(logfile),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
         if result.returncode != 0:
             log_text = logfile.read_text() if logfile.exists() else ""
@@ -141,7 +164,9 @@ def pg_server() -> Iterator[PgServer]:
 def reset_postgres(url: str) -> None:
     import psycopg
 
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+    with psycopg.connect(
+        url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    ) as conn:
         conn.execute("DROP TABLE IF EXISTS incomes, incomes_meta CASCADE")
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import row_count
 from flask.testing import FlaskClient
+
+from conftest import row_count
 
 JSON = "application/json"
 
@@ -20,7 +21,12 @@ BAD_REQUESTS = [
     (b"[" * 30000 + b"]" * 30000, JSON, 400, "JSON"),
     # wrong or missing content type -> 415
     (b'{"amount": 1, "description": "x"}', "text/plain", 415, "Content-Type"),
-    (b'{"amount": 1, "description": "x"}', "application/x-www-form-urlencoded", 415, "Content-Type"),
+    (
+        b'{"amount": 1, "description": "x"}',
+        "application/x-www-form-urlencoded",
+        415,
+        "Content-Type",
+    ),
     (b'{"amount": 1, "description": "x"}', "", 415, "Content-Type"),
     (b'{"amount": 1, "description": "x"}', "application/jsonx", 415, "Content-Type"),
     # JSON, but not an income object -> 422
@@ -36,8 +42,18 @@ BAD_REQUESTS = [
     (b'{"amount": 1, "description": "x", "created_at": "2020-01-01"}', JSON, 422, "created_at"),
     (b'{"amount": 1, "amount": 2, "description": "x"}', JSON, 422, "more than once"),
     # amount types
-    (b'{"amount": "12.2", "description": "x"}', JSON, 422, "amount must be a JSON number, not a string"),
-    (b'{"amount": true, "description": "x"}', JSON, 422, "amount must be a JSON number, not a boolean"),
+    (
+        b'{"amount": "12.2", "description": "x"}',
+        JSON,
+        422,
+        "amount must be a JSON number, not a string",
+    ),
+    (
+        b'{"amount": true, "description": "x"}',
+        JSON,
+        422,
+        "amount must be a JSON number, not a boolean",
+    ),
     (b'{"amount": false, "description": "x"}', JSON, 422, "boolean"),
     (b'{"amount": null, "description": "x"}', JSON, 422, "amount"),
     (b'{"amount": [1], "description": "x"}', JSON, 422, "amount"),
@@ -52,10 +68,20 @@ BAD_REQUESTS = [
     (b'{"amount": -5, "description": "x"}', JSON, 422, "greater than 0"),
     (b'{"amount": 1e400, "description": "x"}', JSON, 422, "at most"),
     (b'{"amount": 1000000000000, "description": "x"}', JSON, 422, "at most"),
-    (b'{"amount": 99999999999999999999999999999999999999, "description": "x"}', JSON, 422, "at most"),
+    (
+        b'{"amount": 99999999999999999999999999999999999999, "description": "x"}',
+        JSON,
+        422,
+        "at most",
+    ),
     (b'{"amount": 12.345, "description": "x"}', JSON, 422, "2 decimal places"),
     (b'{"amount": 0.001, "description": "x"}', JSON, 422, "2 decimal places"),
-    (b'{"amount": 1.0000000000000000000000000000001, "description": "x"}', JSON, 422, "decimal places"),
+    (
+        b'{"amount": 1.0000000000000000000000000000001, "description": "x"}',
+        JSON,
+        422,
+        "decimal places",
+    ),
     (b'{"amount": 1e-999999, "description": "x"}', JSON, 422, "decimal places"),
     # description
     (b'{"amount": 1, "description": ""}', JSON, 422, "description must not be empty"),

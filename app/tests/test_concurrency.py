@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from collections.abc import Callable
 from typing import Any
 
-from conftest import row_count
 from flask import Flask
 
+from conftest import row_count
 from incomes_api.state import get_state
 
 PROCESSES = 4
@@ -96,7 +97,7 @@ def test_concurrent_cold_start_seeds_exactly_one_row(db_env: dict[str, str]) -> 
     assert [(i["description"], i["amount"]) for i in items] == [("salary", 12.2)]
 
 
-def _hold_schema_lock(db_env: dict[str, str]):  # type: ignore[no-untyped-def]
+def _hold_schema_lock(db_env: dict[str, str]) -> Callable[[], None]:
     """Take the lock ensure_schema() needs, from outside, and return a release function."""
     if "DATABASE_URL" in db_env:
         import psycopg
@@ -130,9 +131,12 @@ def _hold_schema_lock(db_env: dict[str, str]):  # type: ignore[no-untyped-def]
     )
     holder = subprocess.Popen(
         [sys.executable, "-c", script, str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "locked"
 
     def release_sqlite() -> None:
         assert holder.stdin is not None

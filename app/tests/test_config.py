@@ -20,7 +20,11 @@ def test_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.max_offset == 10000
     assert s.init_db_on_start is True
     assert (s.proxy.x_for, s.proxy.x_proto, s.proxy.x_host, s.proxy.x_port, s.proxy.x_prefix) == (
-        1, 1, 1, 0, 0
+        1,
+        1,
+        1,
+        0,
+        0,
     )
 
 
@@ -55,7 +59,9 @@ def test_database_url_overrides_db_path() -> None:
         ({"INCOMES_PROXY_X_FOR": "x"}, "INCOMES_PROXY_X_FOR"),
     ],
 )
-def test_invalid_config_is_one_line_error_naming_the_variable(env: dict[str, str], needle: str) -> None:
+def test_invalid_config_is_one_line_error_naming_the_variable(
+    env: dict[str, str], needle: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
     message = str(info.value)

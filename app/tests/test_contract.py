@@ -9,10 +9,11 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import row_count
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
+from conftest import row_count
 from incomes_api import __version__
 from incomes_api.state import get_state
 
@@ -28,7 +29,7 @@ def location_id(location: str) -> int:
     return int(match.group(1))
 
 
-def next_link(response) -> str | None:  # type: ignore[no-untyped-def]
+def next_link(response: TestResponse) -> str | None:
     header = response.headers.get("Link")
     if header is None:
         return None
@@ -42,7 +43,8 @@ def test_fresh_database_holds_exactly_the_seed_row(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     items = response.get_json()
-    assert isinstance(items, list) and len(items) == 1
+    assert isinstance(items, list)
+    assert len(items) == 1
     seed = items[0]
     assert set(seed) == {"id", "description", "amount", "created_at"}
     assert seed["description"] == "salary"
@@ -50,7 +52,9 @@ def test_fresh_database_holds_exactly_the_seed_row(client: FlaskClient) -> None:
     assert b'"amount":12.2,' in response.data
 
 
-def test_seed_is_inserted_once_across_restarts_and_init_calls(make_app: Callable[..., Flask]) -> None:
+def test_seed_is_inserted_once_across_restarts_and_init_calls(
+    make_app: Callable[..., Flask],
+) -> None:
     first = make_app()
     assert get_state(first).db.ensure_schema() is False  # create_app already seeded
     for _ in range(3):
@@ -87,7 +91,9 @@ def test_created_at_is_utc_iso8601(client: FlaskClient) -> None:
     created = client.get(urlsplit(location).path).get_json()["created_at"]
     parsed = datetime.fromisoformat(created)
     assert parsed.utcoffset() == timedelta(0)
-    assert before - timedelta(seconds=1) <= parsed <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    assert (
+        before - timedelta(seconds=1) <= parsed <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    )
 
 
 def test_unknown_ids_are_404_json(client: FlaskClient) -> None:
@@ -110,7 +116,8 @@ def test_decimal_amounts_are_exact(client: FlaskClient) -> None:
     a = client.get(urlsplit(loc_a).path)
     b = client.get(urlsplit(response.headers["Location"]).path)
     assert a.get_json()["amount"] == b.get_json()["amount"] == 12.2
-    assert b'"amount":12.2,' in a.data and b'"amount":12.2,' in b.data
+    assert b'"amount":12.2,' in a.data
+    assert b'"amount":12.2,' in b.data
 
     # values that a float would mangle come back digit for digit
     for text in ("0.1", "0.3", "999999999999.99", "1234567.89", "0.01", "100"):
@@ -123,14 +130,17 @@ def test_decimal_amounts_are_exact(client: FlaskClient) -> None:
         item = client.get(urlsplit(response.headers["Location"]).path)
         assert f'"amount":{text},'.encode() in item.data, item.data
         stored = get_state(client.application).db.get_income(item.get_json()["id"])
-        assert stored is not None and stored.amount == Decimal(text)
+        assert stored is not None
+        assert stored.amount == Decimal(text)
         assert isinstance(stored.amount, Decimal)
 
 
 def test_decimal_sum_is_exact(client: FlaskClient) -> None:
     for _ in range(10):
         client.post(
-            "/incomes", data=b'{"description": "dime", "amount": 0.10}', content_type="application/json"
+            "/incomes",
+            data=b'{"description": "dime", "amount": 0.10}',
+            content_type="application/json",
         )
     items, _ = get_state(client.application).db.list_incomes(100)
     total = sum((i.amount for i in items if i.description == "dime"), Decimal(0))
@@ -157,7 +167,8 @@ def test_default_limit_is_100_with_next_link(client: FlaskClient) -> None:
     assert len(rest) == 21
     assert next_link(second) is None
     ids = [i["id"] for i in items + rest]
-    assert ids == sorted(ids) and len(set(ids)) == 121
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 121
 
 
 def test_following_links_visits_every_row_once(client: FlaskClient) -> None:
@@ -174,7 +185,8 @@ def test_following_links_visits_every_row_once(client: FlaskClient) -> None:
         url = next_link(response)
         pages += 1
     assert pages == 4
-    assert seen == sorted(seen) and len(seen) == len(set(seen)) == 25
+    assert seen == sorted(seen)
+    assert len(seen) == len(set(seen)) == 25
 
 
 def test_exact_multiple_has_no_trailing_link(client: FlaskClient) -> None:
@@ -213,7 +225,8 @@ def test_offset(client: FlaskClient) -> None:
     response = client.get("/incomes?offset=2&limit=2")
     assert [i["id"] for i in response.get_json()] == [3, 4]
     link = next_link(response)
-    assert link is not None and parse_qs(urlsplit(link).query)["after_id"] == ["4"]
+    assert link is not None
+    assert parse_qs(urlsplit(link).query)["after_id"] == ["4"]
     assert client.get("/incomes?offset=6").get_json() == []
     assert client.get("/incomes?offset=0").get_json()[0]["id"] == 1
     for bad in ("-1", "x", "10001"):
@@ -255,9 +268,7 @@ def test_description_is_trimmed_and_unicode_kept(client: FlaskClient) -> None:
 
 def test_proxy_headers_shape_location_and_link(client: FlaskClient) -> None:
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.org"}
-    response = client.post(
-        "/incomes", json={"description": "p", "amount": 1}, headers=headers
-    )
+    response = client.post("/incomes", json={"description": "p", "amount": 1}, headers=headers)
     assert response.headers["Location"].startswith("https://api.example.org/incomes/")
     listing = client.get("/incomes?limit=1", headers=headers)
     assert (next_link(listing) or "").startswith("https://api.example.org/incomes?")

@@ -6,8 +6,9 @@ import json
 import re
 
 import yaml
-from conftest import APP_DIR
 from flask import Flask
+
+from conftest import APP_DIR
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -40,7 +41,9 @@ def test_openapi_documents_the_statuses_the_app_answers(app: Flask) -> None:
     assert {"204", "400", "413", "415", "422"} <= set(post)
     client = app.test_client()
     assert str(client.post("/incomes", json={"amount": 1, "description": "x"}).status_code) in post
-    assert str(client.post("/incomes", data=b"x", content_type="application/json").status_code) in post
+    assert (
+        str(client.post("/incomes", data=b"x", content_type="application/json").status_code) in post
+    )
 
 
 def test_postman_collection_uses_real_routes(app: Flask) -> None:
@@ -53,7 +56,7 @@ def test_postman_collection_uses_real_routes(app: Flask) -> None:
         request = item["request"]
         raw = request["url"]["raw"]
         assert raw.startswith("{{baseUrl}}/")
-        path = raw[len("{{baseUrl}}"):]
+        path = raw[len("{{baseUrl}}") :]
         assert (path, request["method"].lower()) in routes
         body = request.get("body", {}).get("raw")
         headers = {h["key"]: h["value"] for h in request["header"]}

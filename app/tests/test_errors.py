@@ -5,23 +5,27 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import free_port
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
+from conftest import free_port
 from incomes_api import __version__, create_app
 from incomes_api.config import Settings
 from incomes_api.state import get_state
 
 
-def assert_json_error(response, status: int) -> dict:  # type: ignore[no-untyped-def]
+def assert_json_error(response: TestResponse, status: int) -> dict[str, Any]:
     assert response.status_code == status
     assert response.mimetype == "application/json"
-    assert b"<html" not in response.data.lower() and b"Traceback" not in response.data
-    body = response.get_json()
-    assert isinstance(body["error"], str) and body["error"]
+    assert b"<html" not in response.data.lower()
+    assert b"Traceback" not in response.data
+    body: dict[str, Any] = response.get_json()
+    assert isinstance(body["error"], str)
+    assert body["error"]
     return body
 
 
@@ -31,8 +35,12 @@ def test_404_is_json(client: FlaskClient) -> None:
 
 
 def test_405_is_json_with_allow(client: FlaskClient) -> None:
-    for method, path in (("put", "/incomes"), ("delete", "/incomes"), ("post", "/incomes/1"),
-                         ("post", "/healthz")):
+    for method, path in (
+        ("put", "/incomes"),
+        ("delete", "/incomes"),
+        ("post", "/incomes/1"),
+        ("post", "/healthz"),
+    ):
         response = getattr(client, method)(path)
         body = assert_json_error(response, 405)
         assert method.upper() in body["error"]
@@ -91,9 +99,7 @@ def test_unreachable_database_gives_503_healthz_and_json_errors(kind: str, tmp_p
     assert health.get_json()["version"] == __version__
     assert "error" in health.get_json()
     assert_json_error(client.get("/incomes"), 503)
-    assert_json_error(
-        client.post("/incomes", json={"amount": 1, "description": "x"}), 503
-    )
+    assert_json_error(client.post("/incomes", json={"amount": 1, "description": "x"}), 503)
 
 
 def test_healthz_recovers_when_database_appears(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import row_count
 from flask import Flask
 
+from conftest import row_count
 from incomes_api import create_app
 from incomes_api.config import Settings
 from incomes_api.db import Database
@@ -30,7 +30,9 @@ def make_sqlite_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def factory(**env: str) -> Flask:
-        app = create_app(Settings.from_env({"INCOMES_DB_PATH": str(tmp_path / "db" / "incomes.db"), **env}))
+        app = create_app(
+            Settings.from_env({"INCOMES_DB_PATH": str(tmp_path / "db" / "incomes.db"), **env})
+        )
         app.testing = False
         apps.append(app)
         return app
@@ -53,8 +55,14 @@ def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0)
 
 
 def _post(app: Flask, description: str, amount: float = 1.5) -> tuple[int, str, Any]:
-    response = app.test_client().post("/incomes", json={"description": description, "amount": amount})
-    return response.status_code, response.headers.get("Location", ""), response.get_json(silent=True)
+    response = app.test_client().post(
+        "/incomes", json={"description": description, "amount": amount}
+    )
+    return (
+        response.status_code,
+        response.headers.get("Location", ""),
+        response.get_json(silent=True),
+    )
 
 
 @contextmanager
@@ -75,7 +83,9 @@ def _committer(app: Flask) -> GroupCommitter[Any, int]:
     return committer
 
 
-def _start_queued_posts(app: Flask, descriptions: Sequence[str]) -> tuple[list[threading.Thread], dict[str, tuple[int, str, Any]]]:
+def _start_queued_posts(
+    app: Flask, descriptions: Sequence[str]
+) -> tuple[list[threading.Thread], dict[str, tuple[int, str, Any]]]:
     """While the write lock is held: one POST leads (and waits for the lock), the rest queue."""
     results: dict[str, tuple[int, str, Any]] = {}
     committer = _committer(app)
@@ -133,7 +143,7 @@ def test_queued_posts_share_one_transaction(sqlite_app: Flask) -> None:
         threads, results = _start_queued_posts(app, names)
     for t in threads:
         t.join(timeout=60)
-    assert {n: r[0] for n, r in results.items()} == {n: 204 for n in names}
+    assert {n: r[0] for n, r in results.items()} == dict.fromkeys(names, 204)
     # The leader's batch of one, then the seven that queued behind it in ONE transaction.
     assert committer.batches - before == 2
     ids = sorted(int(urlsplit(results[n][1]).path.rsplit("/", 1)[1]) for n in names[1:])
@@ -158,7 +168,8 @@ def test_a_failed_batch_fails_every_request_in_it_and_stores_none(sqlite_app: Fl
     assert results["first"][0] == 204
     for name in names[1:]:
         status, location, body = results[name]
-        assert status == 500 and location == "", name
+        assert status == 500, name
+        assert location == "", name
         assert body == {"error": "internal server error", "status": 500}
     stored = [i.description for i in get_state(app).db.list_incomes(100)[0]]
     assert stored == ["salary", "first"]
@@ -220,7 +231,8 @@ def test_committer_waits_are_bounded_and_abandoned_items_are_never_written() -> 
     leader.join(timeout=30)
     assert outcomes["stuck"] == 1
     assert committed == [["stuck"]]  # the abandoned requests were never written
-    assert committer.submit("next") == 2 and not committer.leading
+    assert committer.submit("next") == 2
+    assert not committer.leading
 
 
 def test_committer_failure_reaches_every_item_of_the_batch() -> None:
@@ -253,7 +265,8 @@ def test_committer_failure_reaches_every_item_of_the_batch() -> None:
         t.join(timeout=30)
     assert sorted(errors) == ["i0", "i1", "i2", "i3"]
     assert {str(e) for e in errors.values()} == {"boom 4"}  # one batch, one failure
-    assert not committer.leading and committer.queued == 0
+    assert not committer.leading
+    assert committer.queued == 0
 
 
 def _child_posts(app: Flask, k: int, queue: Any) -> None:
@@ -305,16 +318,31 @@ def test_sqlite_synchronous_setting_reaches_the_connections(
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=1", "limit=1&limit=2", "limit", "limit=", "a=%2B5&b=+5&c=%205", "&&limit=3&",
-     "after_id=1&offset=2", "l%69mit=4", "limit=%E2%82%AC", "limit=1;after_id=2"],
+    [
+        "limit=1",
+        "limit=1&limit=2",
+        "limit",
+        "limit=",
+        "a=%2B5&b=+5&c=%205",
+        "&&limit=3&",
+        "after_id=1&offset=2",
+        "l%69mit=4",
+        "limit=%E2%82%AC",
+        "limit=1;after_id=2",
+    ],
 )
 def test_query_args_parse_like_werkzeug(query: str) -> None:
     from werkzeug.wrappers import Request
 
     from incomes_api.validation import query_args
 
-    environ = {"QUERY_STRING": query, "REQUEST_METHOD": "GET", "wsgi.url_scheme": "http",
-               "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+    environ = {
+        "QUERY_STRING": query,
+        "REQUEST_METHOD": "GET",
+        "wsgi.url_scheme": "http",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+    }
     assert query_args(query) == Request(environ).args.to_dict(flat=False)
 
 

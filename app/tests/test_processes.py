@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -11,9 +12,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from conftest import free_port, wait_for_port
 
 BIN = Path(sys.executable).parent
@@ -32,7 +35,9 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def _request(port: int, method: str, path: str, body: object | None = None) -> tuple[int, dict[str, str], bytes]:
+def _request(
+    port: int, method: str, path: str, body: object | None = None
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         headers = {"Connection": "close"}
@@ -48,13 +53,26 @@ def _request(port: int, method: str, path: str, body: object | None = None) -> t
 
 
 @pytest.fixture
-def gunicorn_server(db_env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped-def]
+def gunicorn_server(
+    db_env: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     log = (tmp_path / "gunicorn.log").open("w")
     proc = subprocess.Popen(
-        [_tool("gunicorn"), "--workers", "3", "--bind", f"127.0.0.1:{port}",
-         "--graceful-timeout", "5", "incomes_api.wsgi:app"],
-        env=_env(db_env), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
+        [
+            _tool("gunicorn"),
+            "--workers",
+            "3",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "5",
+            "incomes_api.wsgi:app",
+        ],
+        env=_env(db_env),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
     )
     try:
         wait_for_port(port)
@@ -73,10 +91,15 @@ def gunicorn_server(db_env: dict[str, str], tmp_path: Path):  # type: ignore[no-
         log.close()
 
 
-def test_gunicorn_three_workers_share_one_database(gunicorn_server) -> None:  # type: ignore[no-untyped-def]
+def test_gunicorn_three_workers_share_one_database(
+    gunicorn_server: tuple[int, subprocess.Popen[bytes]],
+) -> None:
     port, _proc = gunicorn_server
-    status, headers, body = _request(port, "POST", "/incomes", {"amount": 2024, "description": "teste"})
-    assert status == 204 and body == b""
+    status, headers, body = _request(
+        port, "POST", "/incomes", {"amount": 2024, "description": "teste"}
+    )
+    assert status == 204
+    assert body == b""
     location = headers["Location"]
     assert location.startswith(f"http://127.0.0.1:{port}/incomes/")
     path = location.split(str(port), 1)[1]
@@ -105,15 +128,27 @@ def test_gunicorn_three_workers_share_one_database(gunicorn_server) -> None:  # 
     status, _, body = _request(port, "GET", "/incomes?limit=1000")
     assert len(json.loads(body)) == 1 + 1 + 6 * 15
     status, headers, body = _request(port, "GET", "/nope")
-    assert status == 404 and headers["Content-Type"] == "application/json"
+    assert status == 404
+    assert headers["Content-Type"] == "application/json"
 
 
 def test_gunicorn_exits_with_one_line_error_on_bad_config(tmp_path: Path) -> None:
     port = free_port()
     result = subprocess.run(
-        [_tool("gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "incomes_api.wsgi:app"],
-        env=_env({"DATABASE_URL": "mysql://nope/db"}), check=False, capture_output=True, text=True,
-        timeout=60, cwd=tmp_path,
+        [
+            _tool("gunicorn"),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "incomes_api.wsgi:app",
+        ],
+        env=_env({"DATABASE_URL": "mysql://nope/db"}),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert result.returncode != 0
     assert "incomes-api: configuration error: DATABASE_URL scheme 'mysql'" in result.stderr
@@ -121,12 +156,26 @@ def test_gunicorn_exits_with_one_line_error_on_bad_config(tmp_path: Path) -> Non
 
 def test_init_db_command_is_idempotent(db_env: dict[str, str], tmp_path: Path) -> None:
     tool = _tool("incomes-api")
-    first = subprocess.run([tool, "init-db"], env=_env(db_env), check=False, capture_output=True, text=True,
-                           timeout=60, cwd=tmp_path)
+    first = subprocess.run(
+        [tool, "init-db"],
+        env=_env(db_env),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert first.returncode == 0, first.stderr
     assert "seed row inserted" in first.stdout
-    second = subprocess.run([tool, "init-db"], env=_env(db_env), check=False, capture_output=True, text=True,
-                            timeout=60, cwd=tmp_path)
+    second = subprocess.run(
+        [tool, "init-db"],
+        env=_env(db_env),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert second.returncode == 0, second.stderr
     assert "already present" in second.stdout
 
@@ -144,18 +193,32 @@ def test_init_db_unreachable_is_one_line_nonzero(kind: str, tmp_path: Path) -> N
         env = {"INCOMES_DB_PATH": str(tmp_path / "file" / "incomes.db")}
     else:
         env = {"DATABASE_URL": f"postgresql://postgres:hunter2@127.0.0.1:{free_port()}/x"}
-    result = subprocess.run([_tool("incomes-api"), "init-db"], env=_env(env), check=False, capture_output=True,
-                            text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [_tool("incomes-api"), "init-db"],
+        env=_env(env),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("incomes-api: error: cannot initialise database")
+    assert len(lines) == 1
+    assert lines[0].startswith("incomes-api: error: cannot initialise database")
     assert "hunter2" not in result.stderr
 
 
 def test_init_db_bad_config_exits_2(tmp_path: Path) -> None:
-    result = subprocess.run([_tool("incomes-api"), "init-db"],
-                            env=_env({"INCOMES_MAX_BODY_BYTES": "big"}), check=False, capture_output=True,
-                            text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [_tool("incomes-api"), "init-db"],
+        env=_env({"INCOMES_MAX_BODY_BYTES": "big"}),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "incomes-api: configuration error: INCOMES_MAX_BODY_BYTES must be an integer, got 'big'"
@@ -183,8 +246,8 @@ def test_init_db_bad_config_exits_2(tmp_path: Path) -> None:
 #   the only claims are acked <= stored, intact file, no phantom or duplicate rows.
 
 _CRASH_CLIENTS = 8
-_CRASH_ACKS = 200          # kill once this many 204s were read ...
-_CRASH_MAX_LOAD_S = 1.5    # ... or after this long, whichever comes first
+_CRASH_ACKS = 200  # kill once this many 204s were read ...
+_CRASH_MAX_LOAD_S = 1.5  # ... or after this long, whichever comes first
 _CRASH_IO_TIMEOUT_S = 10.0
 
 
@@ -208,8 +271,10 @@ def _group_alive(pgid: int) -> list[int]:
 @pytest.mark.parametrize("synchronous", ["full", "normal"])
 @pytest.mark.parametrize(
     "workers",
-    [["--worker-class", "gthread", "--workers", "2", "--threads", "4"],
-     ["--worker-class", "sync", "--workers", "2"]],
+    [
+        ["--worker-class", "gthread", "--workers", "2", "--threads", "4"],
+        ["--worker-class", "sync", "--workers", "2"],
+    ],
     ids=["gthread-2x4", "sync-2"],
 )
 def test_kill_9_of_gunicorn_under_post_load_loses_no_acknowledged_post(
@@ -222,9 +287,19 @@ def test_kill_9_of_gunicorn_under_post_load_loses_no_acknowledged_post(
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [_tool("gunicorn"), *workers, "--bind", f"127.0.0.1:{port}", "--no-control-socket",
-             "incomes_api.wsgi:app"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True,
+            [
+                _tool("gunicorn"),
+                *workers,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--no-control-socket",
+                "incomes_api.wsgi:app",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            start_new_session=True,
         )
     pgid = proc.pid  # start_new_session: the master leads a new group; the workers join it
     killed = threading.Event()
@@ -234,15 +309,13 @@ def test_kill_9_of_gunicorn_under_post_load_loses_no_acknowledged_post(
         with kill_lock:
             if not killed.is_set():
                 killed.set()  # before the signal: any error seen while unset is a real failure
-                try:
+                with contextlib.suppress(ProcessLookupError):  # already gone
                     os.killpg(pgid, signal.SIGKILL)
-                except ProcessLookupError:  # pragma: no cover - already gone
-                    pass
 
     lock = threading.Lock()
-    acked: dict[int, str] = {}          # id from Location -> description, for every 204
-    unacked: set[str] = set()           # descriptions whose request saw no response
-    unexpected: list[object] = []       # non-204 responses, errors before the kill
+    acked: dict[int, str] = {}  # id from Location -> description, for every 204
+    unacked: set[str] = set()  # descriptions whose request saw no response
+    unexpected: list[object] = []  # non-204 responses, errors before the kill
 
     def client(k: int) -> None:
         n = 0
@@ -252,8 +325,12 @@ def test_kill_9_of_gunicorn_under_post_load_loses_no_acknowledged_post(
             body = json.dumps({"amount": 12.34, "description": description}).encode()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=_CRASH_IO_TIMEOUT_S)
             try:
-                conn.request("POST", "/incomes", body=body,
-                             headers={"Content-Type": "application/json", "Connection": "close"})
+                conn.request(
+                    "POST",
+                    "/incomes",
+                    body=body,
+                    headers={"Content-Type": "application/json", "Connection": "close"},
+                )
                 response = conn.getresponse()
                 status, location = response.status, response.getheader("Location", "")
                 if status == 204 and len(acked) + 1 >= _CRASH_ACKS:
@@ -280,8 +357,9 @@ def test_kill_9_of_gunicorn_under_post_load_loses_no_acknowledged_post(
         while _request(port, "GET", "/healthz")[0] != 200:
             assert time.monotonic() < deadline, "gunicorn never became healthy"
             time.sleep(0.05)
-        threads = [threading.Thread(target=client, args=(k,), daemon=True)
-                   for k in range(_CRASH_CLIENTS)]
+        threads = [
+            threading.Thread(target=client, args=(k,), daemon=True) for k in range(_CRASH_CLIENTS)
+        ]
         for t in threads:
             t.start()
         killed.wait(_CRASH_MAX_LOAD_S)
@@ -323,4 +401,5 @@ def test_kill_9_of_gunicorn_under_post_load_loses_no_acknowledged_post(
     assert len(set(stored.values())) == len(stored)
     extra = {d for i, d in stored.items() if i not in acked}
     assert extra <= unacked, (extra, unacked)
-    assert {a for _, _, a in rows} == {1234} and seed == 1  # integer cents; seed row once
+    assert {a for _, _, a in rows} == {1234}  # integer cents
+    assert seed == 1  # the seed row, once

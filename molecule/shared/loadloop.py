@@ -4,10 +4,11 @@
 Runs on the test host itself (stdlib only) and sends traffic to loopback only. A few threads
 each keep one HTTP/1.1 connection to NGINX and send GET /incomes?limit=1, with a POST every
 ``--post-every`` requests and a short pause after each answer (paced, not saturating: what
-counts is that requests are in flight through the whole deploy, and that none fails), until the stop file appears, ``--max-seconds`` pass or
-``--max-requests`` are sent, whichever comes first. Every answer other than 200 (GET) / 204
-(POST), and every connection error or timeout, counts as failed. The summary is written as
-JSON to ``--out`` (atomically) and printed.
+counts is that requests are in flight through the whole deploy, and that none fails), until
+the stop file appears, ``--max-seconds`` pass or ``--max-requests`` are sent, whichever comes
+first. Every answer other than 200 (GET) / 204 (POST), and every connection error or
+timeout, counts as failed. The summary is written as JSON to ``--out`` (atomically) and
+printed.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ class Tally:
                     self.errors.append(detail or outcome)
 
 
-def worker(args: argparse.Namespace, tally: Tally, deadline: float, stop: Path, quota: list[int]) -> None:
+def worker(
+    args: argparse.Namespace, tally: Tally, deadline: float, stop: Path, quota: list[int]
+) -> None:
     """Send requests on one keep-alive connection until told to stop."""
     conn: http.client.HTTPConnection | None = None
     n = 0
@@ -70,14 +73,19 @@ def worker(args: argparse.Namespace, tally: Tally, deadline: float, stop: Path, 
             ok = response.status == want
             if ok and args.ready_file is not None and not args.ready_file.exists():
                 args.ready_file.touch()
-            tally.record(f"{method} {response.status}", ok, time.monotonic() - started,
-                         f"{method} answered {response.status}")
+            tally.record(
+                f"{method} {response.status}",
+                ok,
+                time.monotonic() - started,
+                f"{method} answered {response.status}",
+            )
             if response.will_close:
                 conn.close()
                 conn = None
         except (OSError, http.client.HTTPException) as exc:
             tally.record("error", False, time.monotonic() - started, f"{type(exc).__name__}: {exc}")
-            conn.close()
+            if conn is not None:  # always set here; the check is for the type checker
+                conn.close()
             conn = None
         time.sleep(args.pause)
     if conn is not None:
@@ -89,17 +97,26 @@ def main() -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=80)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--post-every", type=int, default=10, help="every Nth request is a POST (0: none)")
+    parser.add_argument(
+        "--post-every", type=int, default=10, help="every Nth request is a POST (0: none)"
+    )
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--max-requests", type=int, default=500_000)
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument(
-        "--pause", type=float, default=0.05,
-        help="seconds each thread waits after an answer: paced, so that the deploy under test gets CPU too",
+        "--pause",
+        type=float,
+        default=0.05,
+        help=(
+            "seconds each thread waits after an answer: paced, so that the deploy under test "
+            "gets CPU too"
+        ),
     )
     parser.add_argument("--stop-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--ready-file", type=Path, help="touched once a first request has succeeded")
+    parser.add_argument(
+        "--ready-file", type=Path, help="touched once a first request has succeeded"
+    )
     args = parser.parse_args()
 
     args.stop_file.unlink(missing_ok=True)
@@ -110,7 +127,9 @@ def main() -> int:
     started = time.monotonic()
     deadline = started + args.max_seconds
     threads = [
-        threading.Thread(target=worker, args=(args, tally, deadline, args.stop_file, quota), daemon=True)
+        threading.Thread(
+            target=worker, args=(args, tally, deadline, args.stop_file, quota), daemon=True
+        )
         for _ in range(args.threads)
     ]
     for thread in threads:
@@ -125,7 +144,9 @@ def main() -> int:
         "statuses": dict(tally.statuses),
         "errors": tally.errors,
         "max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if len(latencies) >= 100 else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1)
+        if len(latencies) >= 100
+        else None,
         "stopped_by": "stop file" if args.stop_file.exists() else "limit",
     }
     tmp = args.out.with_suffix(".tmp")

@@ -241,8 +241,15 @@ def parse_wrk(out: str) -> dict[str, Any]:
 
 def wrk_argv(url: str, seconds: float, *, post: bool = False, deploy: bool = False) -> list[str]:
     conns = DEPLOY_CONNECTIONS if deploy else WRK_CONNECTIONS
-    argv = ["wrk", f"-t{WRK_THREADS}", f"-c{conns}", f"-d{int(seconds)}s", "--latency",
-            "--timeout", WRK_TIMEOUT]
+    argv = [
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{conns}",
+        f"-d{int(seconds)}s",
+        "--latency",
+        "--timeout",
+        WRK_TIMEOUT,
+    ]
     if deploy:
         argv += ["-s", f"{REMOTE_DIR}/deploy.lua"]
     elif post:
@@ -253,8 +260,17 @@ def wrk_argv(url: str, seconds: float, *, post: bool = False, deploy: bool = Fal
     return argv
 
 
-def run_wrk(c: Container, label: str, port: int, target: str, seconds: float, *,
-            post: bool = False, note: str = "", **extra: Any) -> WrkResult:
+def run_wrk(
+    c: Container,
+    label: str,
+    port: int,
+    target: str,
+    seconds: float,
+    *,
+    post: bool = False,
+    note: str = "",
+    **extra: Any,
+) -> WrkResult:
     url = f"http://127.0.0.1:{port}{target}"
     argv = wrk_argv(url, seconds, post=post)
     log(f"{label}: {shlex.join(argv)} in {c.name}")
@@ -278,8 +294,12 @@ def warm_up(c: Container, port: int, target: str) -> None:
 
 def lab_recipe_hash() -> str:
     h = hashlib.sha256()
-    for p in [HERE / "lab.yml", HERE / "inventory.yml", *sorted((HERE / "lab").iterdir()),
-              ROOT / "app" / "requirements.txt"]:
+    for p in [
+        HERE / "lab.yml",
+        HERE / "inventory.yml",
+        *sorted((HERE / "lab").iterdir()),
+        ROOT / "app" / "requirements.txt",
+    ]:
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -293,7 +313,11 @@ def build_lab(lab: Container) -> None:
     log(f"{lab.name}: building the lab's stack (scripts/bench/lab.yml)")
     proc = subprocess.run(
         ["ansible-playbook", "-i", str(HERE / "inventory.yml"), str(HERE / "lab.yml")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     if proc.returncode != 0:
         raise BenchError(f"lab.yml failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-1000:]}")
@@ -318,8 +342,11 @@ def bench_lab(lab: Container, secs: float) -> list[WrkResult]:
     have = lab_items(lab)
     log(f"{lab.name}: {have} items; POSTing up to {LAB_ITEMS_AFTER_POSTS}")
     post_loop(lab, 80, LAB_ITEMS_AFTER_POSTS - have)
-    out.append(run_wrk(lab, "lab_get_36k", 80, "/incomes", secs, items=lab_items(lab),
-                       note="the whole list"))
+    out.append(
+        run_wrk(
+            lab, "lab_get_36k", 80, "/incomes", secs, items=lab_items(lab), note="the whole list"
+        )
+    )
     return out
 
 
@@ -406,11 +433,19 @@ def discover(c: Container) -> Project:
     site_text = c.out(["cat", site[0]])
     port_m = re.search(r"^\s*listen\s+(?:[\d.]+:)?(\d+)", site_text, re.M)
     return Project(
-        service=service, gunicorn_conf=conf, gunicorn_bin=m.group(1),
-        user=props.get("User") or "root", group=props.get("Group") or "root",
-        env_file=env_file, db_path=env["INCOMES_DB_PATH"], direct=direct, direct_source=source,
-        site_file=site[0], nginx_port=int(port_m.group(1)) if port_m else 80,
-        workers=settings.get("workers"), settings=settings,
+        service=service,
+        gunicorn_conf=conf,
+        gunicorn_bin=m.group(1),
+        user=props.get("User") or "root",
+        group=props.get("Group") or "root",
+        env_file=env_file,
+        db_path=env["INCOMES_DB_PATH"],
+        direct=direct,
+        direct_source=source,
+        site_file=site[0],
+        nginx_port=int(port_m.group(1)) if port_m else 80,
+        workers=settings.get("workers"),
+        settings=settings,
     )
 
 
@@ -485,11 +520,18 @@ def nginx_extra_conf(site_text: str, body: bytes) -> str:
     if not up:
         raise BenchError("the project's NGINX site has no upstream block")
     text = site_text.replace(up.group(1), "pulsestage_bench_ceiling")
-    text = re.sub(r"(upstream pulsestage_bench_ceiling\s*\{)(.*?)(\})",
-                  lambda m: m.group(1) + re.sub(r"^(\s*)server\s+[^;]+;", "",
-                                                m.group(2), flags=re.M).rstrip()
-                  + f"\n    server 127.0.0.1:{CEILING_PORT};\n" + m.group(3),
-                  text, count=1, flags=re.S)
+    text = re.sub(
+        r"(upstream pulsestage_bench_ceiling\s*\{)(.*?)(\})",
+        lambda m: (
+            m.group(1)
+            + re.sub(r"^(\s*)server\s+[^;]+;", "", m.group(2), flags=re.M).rstrip()
+            + f"\n    server 127.0.0.1:{CEILING_PORT};\n"
+            + m.group(3)
+        ),
+        text,
+        count=1,
+        flags=re.S,
+    )
     first = [True]
 
     def listen(m: re.Match[str]) -> str:
@@ -501,8 +543,11 @@ def nginx_extra_conf(site_text: str, body: bytes) -> str:
     text = re.sub(r"^(\s*)listen\s+[^;]+;", listen, text, flags=re.M)
     text = re.sub(r"(\S+)\.(access|error)\.log", r"\1.bench-copy.\2.log", text)
     access = re.search(r"^\s*access_log\s+([^;]+);", site_text, re.M)
-    access_line = (re.sub(r"(\S+)\.access\.log", r"\1.bench-return.access.log", access.group(1))
-                   if access else "off")
+    access_line = (
+        re.sub(r"(\S+)\.access\.log", r"\1.bench-return.access.log", access.group(1))
+        if access
+        else "off"
+    )
     literal = body.decode().replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
     return (
         "# ./dev bench, removed when it ends: a copy of the project's site in front of the\n"
@@ -526,13 +571,25 @@ def nginx_reload(c: Container) -> None:
 def start_ceiling(c: Container, p: Project, app: str) -> None:
     stop_ceiling(c)
     wd = f"{REMOTE_DIR}/ceiling"
-    c.run([
-        "systemd-run", "--quiet", "--collect", f"--unit={CEILING_UNIT}", f"--uid={p.user}",
-        f"--gid={p.group}", f"--working-directory={wd}", f"--setenv=PYTHONPATH={REMOTE_DIR}",
-        "--setenv=PYTHONDONTWRITEBYTECODE=1",
-        p.gunicorn_bin, "--config", p.gunicorn_conf, "--bind", f"127.0.0.1:{CEILING_PORT}",
-        f"ceiling:{app}",
-    ])
+    c.run(
+        [
+            "systemd-run",
+            "--quiet",
+            "--collect",
+            f"--unit={CEILING_UNIT}",
+            f"--uid={p.user}",
+            f"--gid={p.group}",
+            f"--working-directory={wd}",
+            f"--setenv=PYTHONPATH={REMOTE_DIR}",
+            "--setenv=PYTHONDONTWRITEBYTECODE=1",
+            p.gunicorn_bin,
+            "--config",
+            p.gunicorn_conf,
+            "--bind",
+            f"127.0.0.1:{CEILING_PORT}",
+            f"ceiling:{app}",
+        ]
+    )
     wait_http(c, CEILING_PORT, "/incomes")
 
 
@@ -545,7 +602,6 @@ def bench_project(c: Container, p: Project, secs: float) -> tuple[list[WrkResult
     port = p.nginx_port
     out: list[WrkResult] = []
     facts: dict[str, Any] = {}
-    rerun: dict[str, Any] = {}
     wait_http(c, port, "/incomes?limit=1")
     count, _ = db(c, p, "count")
     warm_up(c, port, "/incomes?limit=1")
@@ -558,8 +614,17 @@ def bench_project(c: Container, p: Project, secs: float) -> tuple[list[WrkResult
         host, dport = p.direct
         if host not in ("127.0.0.1", "localhost", "::1"):
             log(f"Gunicorn binds {host}: measured on 127.0.0.1:{dport} anyway")
-        out.append(run_wrk(c, "project_direct_1", dport, "/incomes?limit=1", secs, rows=count,
-                           note=f"Gunicorn at 127.0.0.1:{dport} ({p.direct_source})"))
+        out.append(
+            run_wrk(
+                c,
+                "project_direct_1",
+                dport,
+                "/incomes?limit=1",
+                secs,
+                rows=count,
+                note=f"Gunicorn at 127.0.0.1:{dport} ({p.direct_source})",
+            )
+        )
     else:
         log("Gunicorn listens on a unix socket only: no direct figure (wrk speaks TCP)")
     count, _ = db(c, p, "count")
@@ -568,13 +633,30 @@ def bench_project(c: Container, p: Project, secs: float) -> tuple[list[WrkResult
     out.append(run_wrk(c, "project_get_100", port, "/incomes?limit=100", secs, rows=count))
     out.append(run_wrk(c, "project_post", port, "/incomes", secs, post=True))
     count, _ = insert_rows_up_to(c, p, LAB_ITEMS_AFTER_POSTS)
-    out.append(run_wrk(c, "project_get_36k", port, "/incomes", secs, rows=count,
-                       note="the first page (100 items)"))
+    out.append(
+        run_wrk(
+            c,
+            "project_get_36k",
+            port,
+            "/incomes",
+            secs,
+            rows=count,
+            note="the first page (100 items)",
+        )
+    )
     count, max_id = insert_rows_up_to(c, p, BIG_ROWS)
     out.append(run_wrk(c, "project_get_100k_first", port, "/incomes?limit=100", secs, rows=count))
-    out.append(run_wrk(c, "project_get_100k_deep", port,
-                       f"/incomes?limit=100&after_id={max_id - 101}", secs, rows=count,
-                       note=f"after_id={max_id - 101}"))
+    out.append(
+        run_wrk(
+            c,
+            "project_get_100k_deep",
+            port,
+            f"/incomes?limit=100&after_id={max_id - 101}",
+            secs,
+            rows=count,
+            note=f"after_id={max_id - 101}",
+        )
+    )
 
     # Ceilings: the project's Gunicorn config and NGINX site, in front of constant answers.
     c.run(["install", "-d", "-m", "0755", REMOTE_DIR])
@@ -586,8 +668,16 @@ def bench_project(c: Container, p: Project, secs: float) -> tuple[list[WrkResult
         for label, app in (("ceiling_raw_wsgi", "raw_app"), ("ceiling_flask", "flask_app")):
             start_ceiling(c, p, app)
             facts[f"{label}_body_bytes"] = len(wait_http(c, CEILING_PORT, "/incomes?limit=1"))
-            out.append(run_wrk(c, label, COPY_SITE_PORT, "/incomes?limit=1", secs,
-                               note=f"gunicorn {p.gunicorn_conf} + a copy of the NGINX site"))
+            out.append(
+                run_wrk(
+                    c,
+                    label,
+                    COPY_SITE_PORT,
+                    "/incomes?limit=1",
+                    secs,
+                    note=f"gunicorn {p.gunicorn_conf} + a copy of the NGINX site",
+                )
+            )
             stop_ceiling(c)
         wait_http(c, RETURN_PORT, "/")
         out.append(run_wrk(c, "nginx_return_200", RETURN_PORT, "/incomes?limit=1", secs))
@@ -617,8 +707,14 @@ class DeployResult:
         return self.non2xx + self.socket_errors
 
 
-def under_load(c: Container, port: int, kind: str, action: str,
-               do: Callable[[], int], logfile: Path | None = None) -> DeployResult:
+def under_load(
+    c: Container,
+    port: int,
+    kind: str,
+    action: str,
+    do: Callable[[], int],
+    logfile: Path | None = None,
+) -> DeployResult:
     """One wrk run through NGINX that spans ``do()`` (wrk stops on SIGINT and reports)."""
     outfile = f"{REMOTE_DIR}/deploy-{kind}.out"
     argv = wrk_argv(f"http://127.0.0.1:{port}/incomes?limit=1", DEPLOY_TIMEOUT + 60, deploy=True)
@@ -639,10 +735,16 @@ def under_load(c: Container, port: int, kind: str, action: str,
         else:
             c.run(["kill", "-KILL", pid], check=False)
     fig = parse_wrk(c.out(["cat", outfile]))
-    res = DeployResult(kind=kind, action=action, action_seconds=round(spent, 1),
-                       requests=fig["requests"], non2xx=fig["non2xx"],
-                       socket_errors=fig["socket_errors"], rc=rc,
-                       handlers=ran_handlers(logfile) if logfile else [])
+    res = DeployResult(
+        kind=kind,
+        action=action,
+        action_seconds=round(spent, 1),
+        requests=fig["requests"],
+        non2xx=fig["non2xx"],
+        socket_errors=fig["socket_errors"],
+        rc=rc,
+        handlers=ran_handlers(logfile) if logfile else [],
+    )
     log(f"    {res.failed} failed of {res.requests} requests (action {spent:.1f} s, rc {rc})")
     return res
 
@@ -666,7 +768,10 @@ def playbook(extra: list[str], logdir: Path, kind: str) -> Callable[[], int]:
             try:
                 proc = subprocess.run(
                     ["ansible-playbook", "-i", "inventories/local.yml", "site.yml", *extra],
-                    cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, timeout=DEPLOY_TIMEOUT,
+                    cwd=ROOT,
+                    stdout=fh,
+                    stderr=subprocess.STDOUT,
+                    timeout=DEPLOY_TIMEOUT,
                     check=False,
                     # Task timings in the log, to see where a deploy's time goes.
                     env={**os.environ, "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"},
@@ -677,6 +782,7 @@ def playbook(extra: list[str], logdir: Path, kind: str) -> Callable[[], int]:
         if proc.returncode != 0:
             log(f"    site.yml ({kind}) exited {proc.returncode}: see {logfile}")
         return proc.returncode
+
     return run
 
 
@@ -697,41 +803,93 @@ def bench_deploys(c: Container, p: Project, logdir: Path) -> list[DeployResult]:
     # Real deploys, each on top of the previous one so that each changes one thing only.
     src = Path(tempfile.mkdtemp(prefix="pulsestage-bench-app-"))
     try:
-        shutil.copytree(ROOT / "app", src / "app", ignore=shutil.ignore_patterns(
-            ".venv*", "__pycache__", "*.pyc", ".pytest_cache", "*.egg-info"))
+        shutil.copytree(
+            ROOT / "app",
+            src / "app",
+            ignore=shutil.ignore_patterns(
+                ".venv*", "__pycache__", "*.pyc", ".pytest_cache", "*.egg-info"
+            ),
+        )
         views = src / "app" / "src" / "incomes_api" / "views.py"
         stamp = f"\n# ./dev bench: a harmless change ({time.time():.0f})\n"
         views.write_text(views.read_text() + stamp)
         steps: list[tuple[str, str, list[str]]] = [
-            ("code", "same release, one source file changed",
-             ["-e", f"flask_app_source_dir={src / 'app'}"]),
-            ("gunicorn_config", "-e gunicorn_service_timeout=31",
-             ["-e", "gunicorn_service_timeout=31"]),
-            ("env_file", "-e flask_app_environment={INCOMES_LOG_LEVEL: WARNING}",
-             ["-e", json.dumps({"flask_app_environment": {"INCOMES_LOG_LEVEL": "WARNING"}})]),
-            ("unit", "-e gunicorn_service_limit_nofile=60000",
-             ["-e", "gunicorn_service_limit_nofile=60000"]),
-            ("new_release", "-e flask_app_release=bench2 (a new venv)",
-             ["-e", "flask_app_release=bench2"]),
+            (
+                "code",
+                "same release, one source file changed",
+                ["-e", f"flask_app_source_dir={src / 'app'}"],
+            ),
+            (
+                "gunicorn_config",
+                "-e gunicorn_service_timeout=31",
+                ["-e", "gunicorn_service_timeout=31"],
+            ),
+            (
+                "env_file",
+                "-e flask_app_environment={INCOMES_LOG_LEVEL: WARNING}",
+                ["-e", json.dumps({"flask_app_environment": {"INCOMES_LOG_LEVEL": "WARNING"}})],
+            ),
+            (
+                "unit",
+                "-e gunicorn_service_limit_nofile=60000",
+                ["-e", "gunicorn_service_limit_nofile=60000"],
+            ),
+            (
+                "new_release",
+                "-e flask_app_release=bench2 (a new venv)",
+                ["-e", "flask_app_release=bench2"],
+            ),
         ]
         extra: list[str] = []
         for kind, action, args in steps:
             extra += args
-            res.append(under_load(c, port, kind, f"ansible-playbook site.yml {action}",
-                                  playbook(list(extra), logdir, kind), logdir / f"site-{kind}.log"))
+            res.append(
+                under_load(
+                    c,
+                    port,
+                    kind,
+                    f"ansible-playbook site.yml {action}",
+                    playbook(list(extra), logdir, kind),
+                    logdir / f"site-{kind}.log",
+                )
+            )
             wait_http(c, port, "/incomes?limit=1", 60)
         # Back to the demo's normal state (plain site.yml), measured too: it undoes all the above.
-        res.append(under_load(c, port, "reconverge", "ansible-playbook site.yml (back to normal)",
-                              playbook([], logdir, "reconverge"), logdir / "site-reconverge.log"))
+        res.append(
+            under_load(
+                c,
+                port,
+                "reconverge",
+                "ansible-playbook site.yml (back to normal)",
+                playbook([], logdir, "reconverge"),
+                logdir / "site-reconverge.log",
+            )
+        )
         wait_http(c, port, "/incomes?limit=1", 60)
         # An NGINX config change (a reload: NGINX's old workers close idle kept-alive client
         # connections), and back. Reported beside the others, not one of the goal's kinds.
         nginx = ["-e", "nginx_proxy_client_body_timeout=16s"]
-        res.append(under_load(c, port, "nginx_config", "ansible-playbook site.yml " + " ".join(nginx),
-                              playbook(nginx, logdir, "nginx_config"), logdir / "site-nginx_config.log"))
+        res.append(
+            under_load(
+                c,
+                port,
+                "nginx_config",
+                "ansible-playbook site.yml " + " ".join(nginx),
+                playbook(nginx, logdir, "nginx_config"),
+                logdir / "site-nginx_config.log",
+            )
+        )
         wait_http(c, port, "/incomes?limit=1", 60)
-        res.append(under_load(c, port, "nginx_back", "ansible-playbook site.yml (NGINX back to normal)",
-                              playbook([], logdir, "nginx_back"), logdir / "site-nginx_back.log"))
+        res.append(
+            under_load(
+                c,
+                port,
+                "nginx_back",
+                "ansible-playbook site.yml (NGINX back to normal)",
+                playbook([], logdir, "nginx_back"),
+                logdir / "site-nginx_back.log",
+            )
+        )
         wait_http(c, port, "/incomes?limit=1", 60)
     except BaseException:
         log("the deploys stopped half-way: putting the demo back to normal (plain site.yml)")
@@ -750,21 +908,33 @@ def bench_rerun(runs: int = 3) -> dict[str, Any]:
     for _ in range(runs):
         for key, play in (("facts", facts_play), ("site", ROOT / "site.yml")):
             t0 = time.monotonic()
-            proc = subprocess.run(["ansible-playbook", "-i", "inventories/local.yml", str(play)],
-                                  cwd=ROOT, capture_output=True, text=True, timeout=600,
-                                  check=False)
+            proc = subprocess.run(
+                ["ansible-playbook", "-i", "inventories/local.yml", str(play)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
             times[key].append(time.monotonic() - t0)
             if proc.returncode != 0:
                 raise BenchError(f"{play.name} exited {proc.returncode}: {proc.stdout[-2000:]}")
             if key == "site":
                 changed += [int(n) for n in re.findall(r"changed=(\d+)", proc.stdout)]
     site, facts = statistics.median(times["site"]), statistics.median(times["facts"])
-    log(f"no-op site.yml {site:.1f} s, facts only {facts:.1f} s: {site / facts:.1f}x "
-        f"(changed {max(changed, default=0)})")
-    return {"site_seconds": round(site, 2), "facts_seconds": round(facts, 2),
-            "ratio": round(site / facts, 2), "changed": max(changed, default=0), "runs": runs,
-            "all_site": [round(t, 2) for t in times["site"]],
-            "all_facts": [round(t, 2) for t in times["facts"]]}
+    log(
+        f"no-op site.yml {site:.1f} s, facts only {facts:.1f} s: {site / facts:.1f}x "
+        f"(changed {max(changed, default=0)})"
+    )
+    return {
+        "site_seconds": round(site, 2),
+        "facts_seconds": round(facts, 2),
+        "ratio": round(site / facts, 2),
+        "changed": max(changed, default=0),
+        "runs": runs,
+        "all_site": [round(t, 2) for t in times["site"]],
+        "all_facts": [round(t, 2) for t in times["facts"]],
+    }
 
 
 # --------------------------------------------------------------------------- main
@@ -772,8 +942,10 @@ def bench_rerun(runs: int = 3) -> dict[str, Any]:
 
 def versions(c: Container, gunicorn_bin: str) -> dict[str, str]:
     py = str(Path(gunicorn_bin).parent / "python")
-    code = ("import importlib.metadata as m, sys; print(sys.version.split()[0], "
-            "m.version('flask'), m.version('gunicorn'))")
+    code = (
+        "import importlib.metadata as m, sys; print(sys.version.split()[0], "
+        "m.version('flask'), m.version('gunicorn'))"
+    )
     pyv, flask, gunicorn = c.out([py, "-c", code]).split()
     return {"python": pyv, "flask": flask, "gunicorn": gunicorn}
 
@@ -781,8 +953,11 @@ def versions(c: Container, gunicorn_bin: str) -> dict[str, str]:
 def ensure_wrk(c: Container) -> None:
     if c.run(["sh", "-c", "command -v wrk"], check=False).returncode != 0:
         log(f"{c.name}: apt-get install wrk")
-        c.sh("apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y wrk "
-             ">/dev/null", timeout=300)
+        c.sh(
+            "apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y wrk "
+            ">/dev/null",
+            timeout=300,
+        )
     c.run(["install", "-d", "-m", "0755", REMOTE_DIR])
     for lua in ("bench.lua", "deploy.lua"):
         c.put(f"{REMOTE_DIR}/{lua}", (HERE / lua).read_text())
@@ -795,8 +970,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--image", default="pulsestage/systemd-debian:bookworm")
     ap.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_SECONDS", "8")))
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.json")
-    ap.add_argument("--skip-deploys", action="store_true",
-                    help="measure no deploy (the demo is left as it is)")
+    ap.add_argument(
+        "--skip-deploys", action="store_true", help="measure no deploy (the demo is left as it is)"
+    )
     ap.add_argument("--command", default="./dev bench", help="the command recorded in the doc")
     args = ap.parse_args(argv)
     started = time.monotonic()
@@ -808,8 +984,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for c in (lab, demo):
         ensure_wrk(c)
     p = discover(demo)
-    log(f"project: {p.service}, {p.gunicorn_conf} (workers {p.workers}), Gunicorn "
-        f"{p.direct} from {p.direct_source or '-'}, DB {p.db_path}, NGINX :{p.nginx_port}")
+    log(
+        f"project: {p.service}, {p.gunicorn_conf} (workers {p.workers}), Gunicorn "
+        f"{p.direct} from {p.direct_source or '-'}, DB {p.db_path}, NGINX :{p.nginx_port}"
+    )
     # The bench adds rows (POSTs, straight inserts): a copy is taken now, put back at the end.
     demo.run(["install", "-d", "-m", "1777", f"{REMOTE_DIR}/db"])
     backup = f"{REMOTE_DIR}/db/backup.sqlite"
@@ -841,7 +1019,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench_seconds": args.seconds,
             "warmup_seconds": WARMUP_SECONDS,
             "wrk": f"wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} -d{int(args.seconds)}s --latency "
-                   f"--timeout {WRK_TIMEOUT}",
+            f"--timeout {WRK_TIMEOUT}",
             "nproc": os.cpu_count(),
             "nproc_container": int(demo.out(["nproc"]).strip()),
             "image": args.image,
@@ -851,10 +1029,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "versions": versions(demo, p_after.gunicorn_bin),
             "lab_versions": versions(lab, "/home/ubuntu/projeto-flask/venv/bin/gunicorn"),
-            "project": {"service": p.service, "gunicorn_conf": p.gunicorn_conf,
-                        "settings": p.settings, "direct": p.direct,
-                        "direct_source": p.direct_source, "db_path": p.db_path,
-                        "site_file": p.site_file},
+            "project": {
+                "service": p.service,
+                "gunicorn_conf": p.gunicorn_conf,
+                "settings": p.settings,
+                "direct": p.direct,
+                "direct_source": p.direct_source,
+                "db_path": p.db_path,
+                "site_file": p.site_file,
+            },
             "rows_before": rows_before,
             "rows_after": rows_after,
             "facts": facts,

@@ -66,38 +66,81 @@ class Ratio:
 
 RATIOS: list[Ratio] = [
     Ratio("get1_lab", "GET 1 item, project / lab", "project_get_1", "lab_get_1"),
-    Ratio("get1_flask", "GET 1 item, project / Flask-constant ceiling", "project_get_1",
-          "ceiling_flask", goal=0.8),
-    Ratio("get1_raw", "GET 1 item, project / raw-WSGI ceiling", "project_get_1",
-          "ceiling_raw_wsgi"),
-    Ratio("get1_nginx", "GET 1 item, project / NGINX return 200", "project_get_1",
-          "nginx_return_200"),
-    Ratio("get1_p99", "GET 1 item p99, project / lab", "project_get_1", "lab_get_1", "p99_ms",
-          goal=1.5, at_least=False),
+    Ratio(
+        "get1_flask",
+        "GET 1 item, project / Flask-constant ceiling",
+        "project_get_1",
+        "ceiling_flask",
+        goal=0.8,
+    ),
+    Ratio(
+        "get1_raw", "GET 1 item, project / raw-WSGI ceiling", "project_get_1", "ceiling_raw_wsgi"
+    ),
+    Ratio(
+        "get1_nginx", "GET 1 item, project / NGINX return 200", "project_get_1", "nginx_return_200"
+    ),
+    Ratio(
+        "get1_p99",
+        "GET 1 item p99, project / lab",
+        "project_get_1",
+        "lab_get_1",
+        "p99_ms",
+        goal=1.5,
+        at_least=False,
+    ),
     Ratio("get100_lab", "GET 100 items, project / lab", "project_get_100", "lab_get_100", goal=1.0),
-    Ratio("get100_p99", "GET 100 items p99, project / lab", "project_get_100", "lab_get_100",
-          "p99_ms",
-          goal=1.5, at_least=False),
+    Ratio(
+        "get100_p99",
+        "GET 100 items p99, project / lab",
+        "project_get_100",
+        "lab_get_100",
+        "p99_ms",
+        goal=1.5,
+        at_least=False,
+    ),
     Ratio("post_lab", "POST, project / lab", "project_post", "lab_post", goal=1.0),
     Ratio("get36k_lab", "GET after ~36,000 POSTs, project / lab", "project_get_36k", "lab_get_36k"),
-    Ratio("rows100k_first", "GET 100,000 rows first page / GET 100 rows", "project_get_100k_first",
-          "project_get_100", goal=0.8),
-    Ratio("rows100k_deep", "GET 100,000 rows deep page / GET 100 rows", "project_get_100k_deep",
-          "project_get_100", goal=0.8),
-    Ratio("nginx_overhead", "NGINX overhead: proxied / Gunicorn direct", "project_get_1",
-          "project_direct_1", goal=0.9),
-    Ratio("flask_raw", "Flask-constant ceiling / raw-WSGI ceiling", "ceiling_flask",
-          "ceiling_raw_wsgi"),
+    Ratio(
+        "rows100k_first",
+        "GET 100,000 rows first page / GET 100 rows",
+        "project_get_100k_first",
+        "project_get_100",
+        goal=0.8,
+    ),
+    Ratio(
+        "rows100k_deep",
+        "GET 100,000 rows deep page / GET 100 rows",
+        "project_get_100k_deep",
+        "project_get_100",
+        goal=0.8,
+    ),
+    Ratio(
+        "nginx_overhead",
+        "NGINX overhead: proxied / Gunicorn direct",
+        "project_get_1",
+        "project_direct_1",
+        goal=0.9,
+    ),
+    Ratio(
+        "flask_raw",
+        "Flask-constant ceiling / raw-WSGI ceiling",
+        "ceiling_flask",
+        "ceiling_raw_wsgi",
+    ),
 ]
 
 # Goals: (text, ratio keys that must all meet their threshold)
 GOALS: list[tuple[str, list[str]]] = [
-    ("GET 1 item >= 0.8x the Flask-constant ceiling, p99 <= 1.5x the lab's",
-     ["get1_flask", "get1_p99"]),
+    (
+        "GET 1 item >= 0.8x the Flask-constant ceiling, p99 <= 1.5x the lab's",
+        ["get1_flask", "get1_p99"],
+    ),
     ("GET 100 items >= 1.0x the lab, p99 <= 1.5x the lab's", ["get100_lab", "get100_p99"]),
     ("POST >= 1.0x the lab's POST", ["post_lab"]),
-    ("GET with 100,000 rows >= 0.8x GET with 100 rows (first and deep page)",
-     ["rows100k_first", "rows100k_deep"]),
+    (
+        "GET with 100,000 rows >= 0.8x GET with 100 rows (first and deep page)",
+        ["rows100k_first", "rows100k_deep"],
+    ),
     ("NGINX overhead, proxied / direct >= 0.9", ["nginx_overhead"]),
 ]
 
@@ -139,8 +182,16 @@ def figures_rows(doc: dict[str, Any]) -> list[list[str]]:
             continue
         stored = r["extra"].get("items", r["extra"].get("rows", ""))
         failed = f"{r['failed']:,} / {r['requests']:,}"
-        rows.append([label, _fmt(r["rps"]), _ms(r["p99_ms"]), failed,
-                     f"{stored:,}" if isinstance(stored, int) else "", r.get("note", "")])
+        rows.append(
+            [
+                label,
+                _fmt(r["rps"]),
+                _ms(r["p99_ms"]),
+                failed,
+                f"{stored:,}" if isinstance(stored, int) else "",
+                r.get("note", ""),
+            ]
+        )
     return rows
 
 
@@ -163,9 +214,15 @@ def deploy_rows(doc: dict[str, Any]) -> list[list[str]]:
             rows.append([label, "n/a", "", "", "not measured"])
             continue
         state = f"deploy failed (rc {d['rc']})" if d["rc"] else ", ".join(d.get("handlers", []))
-        rows.append([label, f"{d['failed']:,} / {d['requests']:,}",
-                     f"{d['non2xx']:,} / {d['socket_errors']:,}", f"{d['action_seconds']:.0f} s",
-                     state])
+        rows.append(
+            [
+                label,
+                f"{d['failed']:,} / {d['requests']:,}",
+                f"{d['non2xx']:,} / {d['socket_errors']:,}",
+                f"{d['action_seconds']:.0f} s",
+                state,
+            ]
+        )
     return rows
 
 
@@ -182,20 +239,33 @@ def goal_rows(doc: dict[str, Any]) -> list[list[str]]:
         rows.append([text, "; ".join(parts), _yes(None if None in oks else all(oks))])
     deploys = doc.get("deploys", {})
     if deploys:
-        bad = [k for k, d in deploys.items()
-               if (d["failed"] or d["rc"]) and k not in NOT_GOAL_DEPLOYS]
-        detail = ", ".join(f"{k}: {deploys[k]['failed']} failed" + (f" (rc {deploys[k]['rc']})"
-                           if deploys[k]["rc"] else "") for k in bad) or "all 0"
-        ok: bool | None = not bad and all(k in deploys for k in DEPLOYS if k not in NOT_GOAL_DEPLOYS)
+        bad = [
+            k for k, d in deploys.items() if (d["failed"] or d["rc"]) and k not in NOT_GOAL_DEPLOYS
+        ]
+        detail = (
+            ", ".join(
+                f"{k}: {deploys[k]['failed']} failed"
+                + (f" (rc {deploys[k]['rc']})" if deploys[k]["rc"] else "")
+                for k in bad
+            )
+            or "all 0"
+        )
+        ok: bool | None = not bad and all(
+            k in deploys for k in DEPLOYS if k not in NOT_GOAL_DEPLOYS
+        )
     else:
         detail, ok = "deploys not measured", None
     rows.append(["Every deploy kind: 0 failed requests", detail, _yes(ok)])
     rerun = doc.get("rerun") or {}
     if rerun:
-        rows.append(["No-op rerun of site.yml <= 5x a facts-only play, changed=0",
-                     f"{rerun['site_seconds']:.1f} s / {rerun['facts_seconds']:.1f} s = "
-                     f"{rerun['ratio']:.1f}x (median of {rerun['runs']}), changed={rerun['changed']}",
-                     _yes(rerun["ratio"] <= 5 and rerun["changed"] == 0)])
+        rows.append(
+            [
+                "No-op rerun of site.yml <= 5x a facts-only play, changed=0",
+                f"{rerun['site_seconds']:.1f} s / {rerun['facts_seconds']:.1f} s = "
+                f"{rerun['ratio']:.1f}x (median of {rerun['runs']}), changed={rerun['changed']}",
+                _yes(rerun["ratio"] <= 5 and rerun["changed"] == 0),
+            ]
+        )
     else:
         rows.append(["No-op rerun of site.yml <= 5x a facts-only play", "not measured", _yes(None)])
     return rows
@@ -205,10 +275,12 @@ def rerun_text(doc: dict[str, Any]) -> str:
     r = doc.get("rerun") or {}
     if not r:
         return "not measured in this run"
-    return (f"{r['site_seconds']:.1f} s against {r['facts_seconds']:.1f} s, "
-            f"**{r['ratio']:.1f}x** (medians of {r['runs']} runs each: site "
-            f"{', '.join(f'{t:g}' for t in r['all_site'])} s; facts "
-            f"{', '.join(f'{t:g}' for t in r['all_facts'])} s), changed={r['changed']}")
+    return (
+        f"{r['site_seconds']:.1f} s against {r['facts_seconds']:.1f} s, "
+        f"**{r['ratio']:.1f}x** (medians of {r['runs']} runs each: site "
+        f"{', '.join(f'{t:g}' for t in r['all_site'])} s; facts "
+        f"{', '.join(f'{t:g}' for t in r['all_facts'])} s), changed={r['changed']}"
+    )
 
 
 def md_table(head: list[str], rows: list[list[str]], align: str = "") -> str:
@@ -220,27 +292,35 @@ def md_table(head: list[str], rows: list[list[str]], align: str = "") -> str:
 
 
 def text_table(head: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
     fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-    return "\n".join([fmt.format(*head), fmt.format(*["-" * w for w in widths])]
-                     + [fmt.format(*r) for r in rows])
+    return "\n".join(
+        [fmt.format(*head), fmt.format(*["-" * w for w in widths])] + [fmt.format(*r) for r in rows]
+    )
 
 
 FIG_HEAD = ["measured", "req/s", "p99 ms", "failed / total", "items or rows", "note"]
 RATIO_HEAD = ["ratio", "value", "goal", "met"]
-DEPLOY_HEAD = ["deploy under load", "failed / total", "non-2xx / socket errors", "took",
-               "handlers that ran"]
+DEPLOY_HEAD = [
+    "deploy under load",
+    "failed / total",
+    "non-2xx / socket errors",
+    "took",
+    "handlers that ran",
+]
 GOAL_HEAD = ["goal", "figures", "result"]
 
 
 def table(doc: dict[str, Any]) -> str:
     """The stdout summary."""
-    return "\n\n".join([
-        text_table(FIG_HEAD[:5], [r[:5] for r in figures_rows(doc)]),
-        text_table(RATIO_HEAD, [[c.replace("*", "") for c in r] for r in ratio_rows(doc)]),
-        text_table(DEPLOY_HEAD[:4], [r[:4] for r in deploy_rows(doc)]),
-        text_table(GOAL_HEAD[::2], [[r[0], r[2].replace("*", "")] for r in goal_rows(doc)]),
-    ])
+    return "\n\n".join(
+        [
+            text_table(FIG_HEAD[:5], [r[:5] for r in figures_rows(doc)]),
+            text_table(RATIO_HEAD, [[c.replace("*", "") for c in r] for r in ratio_rows(doc)]),
+            text_table(DEPLOY_HEAD[:4], [r[:4] for r in deploy_rows(doc)]),
+            text_table(GOAL_HEAD[::2], [[r[0], r[2].replace("*", "")] for r in goal_rows(doc)]),
+        ]
+    )
 
 
 def chart(doc: dict[str, Any], png: Path) -> None:
@@ -263,19 +343,21 @@ def chart(doc: dict[str, Any], png: Path) -> None:
         colors.append("#999999" if ok is None else "#2e7d32" if ok else "#c62828")
     y = list(range(len(items)))[::-1]
     ax.barh(y, values, color=colors)
-    for yi, (r, v) in zip(y, items):
+    for yi, (r, v) in zip(y, items, strict=True):
         ax.text(v, yi, f" {v:.2f}", va="center", fontsize=8)
         if r.goal is not None:
             ax.plot([r.goal, r.goal], [yi - 0.4, yi + 0.4], color="black", linewidth=1.5)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlim(min(values + [0.5]) / 1.5, max(values + [2.0]) * 2.5)  # room for the labels
+    ax.set_xlim(min([*values, 0.5]) / 1.5, max([*values, 2.0]) * 2.5)  # room for the labels
     ax.axvline(1.0, color="#555555", linewidth=0.8, linestyle=":")
     meta = doc["meta"]
-    ax.set_title(f"./dev bench ratios ({meta['date']}, {meta['nproc']} CPUs, "
-                 f"wrk {meta['bench_seconds']:g} s per figure)\n"
-                 "green: goal met, red: not met, grey: no goal; black tick: the goal",
-                 fontsize=9)
+    ax.set_title(
+        f"./dev bench ratios ({meta['date']}, {meta['nproc']} CPUs, "
+        f"wrk {meta['bench_seconds']:g} s per figure)\n"
+        "green: goal met, red: not met, grey: no goal; black tick: the goal",
+        fontsize=9,
+    )
     ax.set_xlabel("ratio (log scale)")
     fig.tight_layout()
     fig.savefig(png, dpi=110)
@@ -288,8 +370,11 @@ def write(doc: dict[str, Any], md: Path, png: Path) -> None:
     proj = meta["project"]
     s = proj["settings"]
     facts = meta.get("facts", {})
-    sizes = ", ".join(f"{k.removesuffix('_body_bytes')} {n} B" for k, n in facts.items()
-                      if k.endswith("_body_bytes"))
+    sizes = ", ".join(
+        f"{k.removesuffix('_body_bytes')} {n} B"
+        for k, n in facts.items()
+        if k.endswith("_body_bytes")
+    )
     text = Template((HERE / "benchmarks.md.in").read_text()).substitute(
         rerun=rerun_text(doc),
         date=meta["date"],
@@ -303,15 +388,23 @@ def write(doc: dict[str, Any], md: Path, png: Path) -> None:
         kernel=meta["host_kernel"],
         wall=f"{meta['wall_seconds'] / 60:.1f}",
         load=" and ".join(f"{x:g}" for x in meta.get("loadavg_1min", [])) or "n/a",
-        flask=v["flask"], gunicorn=v["gunicorn"], python=v["python"],
-        lab_flask=lv["flask"], lab_gunicorn=lv["gunicorn"], lab_python=lv["python"],
+        flask=v["flask"],
+        gunicorn=v["gunicorn"],
+        python=v["python"],
+        lab_flask=lv["flask"],
+        lab_gunicorn=lv["gunicorn"],
+        lab_python=lv["python"],
         service=proj["service"],
-        workers=s.get("workers"), worker_class=s.get("worker_class"), threads=s.get("threads"),
-        max_requests=s.get("max_requests"), accesslog=s.get("accesslog"),
+        workers=s.get("workers"),
+        worker_class=s.get("worker_class"),
+        threads=s.get("threads"),
+        max_requests=s.get("max_requests"),
+        accesslog=s.get("accesslog"),
         direct=":".join(map(str, proj["direct"])) if proj.get("direct") else "none (unix socket)",
         direct_source=proj.get("direct_source") or "-",
         db_path=proj["db_path"],
-        rows_before=f"{meta['rows_before']:,}", rows_after=f"{meta['rows_after']:,}",
+        rows_before=f"{meta['rows_before']:,}",
+        rows_after=f"{meta['rows_after']:,}",
         sizes=sizes or "n/a",
         figures=md_table(FIG_HEAD, figures_rows(doc), "lrrrrl"),
         ratios=md_table(RATIO_HEAD, ratio_rows(doc), "lrll"),

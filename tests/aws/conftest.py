@@ -7,17 +7,17 @@ credentials, and the environment is scrubbed of the user's AWS settings first.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
-from helpers import AnsibleResult, REPO, VENV_BIN, run_ansible
+from helpers import REPO, VENV_BIN, Ansible, AnsibleResult, run_ansible
 
 AMIS_PATH = Path(__file__).with_name("amis.json")
 REGION = "sa-east-1"
@@ -26,10 +26,12 @@ REGION = "sa-east-1"
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
-def _start_moto(tmp_path_factory, name: str, extra_env: dict[str, str] | None = None):
+def _start_moto(
+    tmp_path_factory: pytest.TempPathFactory, name: str, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], IO[bytes], str]:
     moto = VENV_BIN / "moto_server"
     if not moto.exists():
         pytest.fail(f"{moto} is missing: create the tool venv first (scripts/lib.sh ensure_venv)")
@@ -38,9 +40,12 @@ def _start_moto(tmp_path_factory, name: str, extra_env: dict[str, str] | None = 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["MOTO_AMIS_PATH"] = str(AMIS_PATH)
     env.update(extra_env or {})
-    fh = open(log, "wb")
+    fh = open(log, "wb")  # noqa: SIM115 - open while moto_server runs; _stop() closes it
     proc = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=fh, stderr=subprocess.STDOUT, env=env
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -51,12 +56,14 @@ def _start_moto(tmp_path_factory, name: str, extra_env: dict[str, str] | None = 
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"moto_server did not start on {url}: {log.read_text(errors='replace')[-2000:]}")
+                pytest.fail(
+                    f"moto_server did not start on {url}: {log.read_text(errors='replace')[-2000:]}"
+                )
             time.sleep(0.2)
     return proc, fh, url
 
 
-def _stop(proc, fh):
+def _stop(proc: subprocess.Popen[bytes], fh: IO[bytes]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -67,16 +74,18 @@ def _stop(proc, fh):
 
 
 @pytest.fixture(scope="session")
-def moto_url(tmp_path_factory):
+def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc, fh, url = _start_moto(tmp_path_factory, "moto")
     yield url
     _stop(proc, fh)
 
 
 @pytest.fixture(scope="session")
-def moto_auth_url(tmp_path_factory):
+def moto_auth_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second moto_server that checks credentials (INITIAL_NO_AUTH_ACTION_COUNT=0)."""
-    proc, fh, url = _start_moto(tmp_path_factory, "moto-auth", {"INITIAL_NO_AUTH_ACTION_COUNT": "0"})
+    proc, fh, url = _start_moto(
+        tmp_path_factory, "moto-auth", {"INITIAL_NO_AUTH_ACTION_COUNT": "0"}
+    )
     yield url
     _stop(proc, fh)
 
@@ -87,13 +96,13 @@ def reset_moto(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def home(tmp_path_factory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throw-away HOME: no ~/.aws of the user, generated keys and known_hosts land here."""
     return tmp_path_factory.mktemp("home")
 
 
 @pytest.fixture(scope="session")
-def aws_env(moto_url, home) -> dict[str, str]:
+def aws_env(moto_url: str, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
     env.update(
         HOME=str(home),
@@ -120,14 +129,14 @@ def aws_env(moto_url, home) -> dict[str, str]:
 
 
 @pytest.fixture
-def moto_reset(moto_url):
+def moto_reset(moto_url: str) -> Iterator[None]:
     reset_moto(moto_url)
     yield
     reset_moto(moto_url)
 
 
 @pytest.fixture(scope="session")
-def ec2_client(moto_url):
+def ec2_client(moto_url: str) -> Any:
     import boto3
 
     return boto3.client(
@@ -140,10 +149,12 @@ def ec2_client(moto_url):
 
 
 @pytest.fixture(scope="session")
-def ansible(aws_env):
-    """ansible(*args, env=None, tool="ansible-playbook") -> AnsibleResult, run from the repo root."""
+def ansible(aws_env: dict[str, str]) -> Ansible:
+    """ansible(*args, env=None, tool="ansible-playbook") -> AnsibleResult, from the repo root."""
 
-    def _run(*args: str, env: dict[str, str | None] | None = None, tool: str = "ansible-playbook") -> AnsibleResult:
+    def _run(
+        *args: str, env: Mapping[str, str | None] | None = None, tool: str = "ansible-playbook"
+    ) -> AnsibleResult:
         merged = {**aws_env, **(env or {})}  # a value of None removes the variable
         return run_ansible(tool, *args, env={k: v for k, v in merged.items() if v is not None})
 

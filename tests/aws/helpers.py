@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -37,31 +39,53 @@ class AnsibleResult:
         }
 
     def __repr__(self) -> str:  # shown by pytest when an assertion fails
-        return f"$ {' '.join(self.cmd)}\nrc={self.rc}\n--- stdout ---\n{self.stdout[-6000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
+        return (
+            f"$ {' '.join(self.cmd)}\nrc={self.rc}\n"
+            f"--- stdout ---\n{self.stdout[-6000:]}\n"
+            f"--- stderr ---\n{self.stderr[-3000:]}"
+        )
+
+
+class Ansible(Protocol):
+    """The ``ansible`` fixture: runs an ansible tool from the repo root (see conftest)."""
+
+    def __call__(
+        self,
+        *args: str,
+        env: Mapping[str, str | None] | None = None,
+        tool: str = "ansible-playbook",
+    ) -> AnsibleResult: ...
 
 
 def run_ansible(tool: str, *args: str, env: dict[str, str], timeout: int = 900) -> AnsibleResult:
     cmd = [str(VENV_BIN / tool), *args]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    # The callers check the exit status themselves (AnsibleResult.rc).
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     return AnsibleResult(cmd, proc.returncode, proc.stdout, proc.stderr)
 
 
 def assert_clear_failure(result: AnsibleResult, line: str) -> None:
     """The run failed, printed `line` (on one line), and no Python traceback."""
     assert result.rc != 0, str(result)
-    assert any(line in ln for ln in result.output.splitlines()), f"expected one line containing {line!r}\n{result}"
+    assert any(line in ln for ln in result.output.splitlines()), (
+        f"expected one line containing {line!r}\n{result}"
+    )
     assert "Traceback (most recent call last)" not in result.output, str(result)
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """ansible-inventory --list may wrap templated values as {"__ansible_unsafe": value}."""
     if isinstance(value, dict) and set(value) == {"__ansible_unsafe"}:
         return value["__ansible_unsafe"]
     return value
 
 
-def instances(ec2, states=("pending", "running", "stopping", "stopped")) -> list[dict]:
-    found = []
+def instances(
+    ec2: Any, states: Iterable[str] = ("pending", "running", "stopping", "stopped")
+) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     for page in ec2.get_paginator("describe_instances").paginate(
         Filters=[{"Name": "instance-state-name", "Values": list(states)}]
     ):
@@ -70,26 +94,32 @@ def instances(ec2, states=("pending", "running", "stopping", "stopped")) -> list
     return found
 
 
-def tags(resource: dict) -> dict[str, str]:
+def tags(resource: dict[str, Any]) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
 
 
-def security_groups(ec2, name: str) -> list[dict]:
-    return ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]}])["SecurityGroups"]
+def security_groups(ec2: Any, name: str) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [name]}]
+    )["SecurityGroups"]
+    return groups
 
 
-def ingress_rules(group: dict) -> set[tuple]:
+def ingress_rules(group: dict[str, Any]) -> set[tuple[Any, ...]]:
     """Flatten IpPermissions into {(proto, from, to, cidr)} (IPv4 and IPv6 alike)."""
-    rules = set()
+    rules: set[tuple[Any, ...]] = set()
     for perm in group["IpPermissions"]:
         for r in perm.get("IpRanges", []):
             rules.add((perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), r["CidrIp"]))
         for r in perm.get("Ipv6Ranges", []):
             rules.add((perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), r["CidrIpv6"]))
         for r in perm.get("UserIdGroupPairs", []):
-            rules.add((perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), r.get("GroupId")))
+            rules.add(
+                (perm["IpProtocol"], perm.get("FromPort"), perm.get("ToPort"), r.get("GroupId"))
+            )
     return rules
 
 
-def key_pairs(ec2) -> list[dict]:
-    return ec2.describe_key_pairs()["KeyPairs"]
+def key_pairs(ec2: Any) -> list[dict[str, Any]]:
+    pairs: list[dict[str, Any]] = ec2.describe_key_pairs()["KeyPairs"]
+    return pairs

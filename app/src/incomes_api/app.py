@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     proxy = settings.proxy
     if any((proxy.x_for, proxy.x_proto, proxy.x_host, proxy.x_port, proxy.x_prefix)):
+        # Flask's documented way to wrap its WSGI app; mypy sees it as replacing a method.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app,
             x_for=proxy.x_for,

@@ -81,7 +81,9 @@ class Settings:
         env = os.environ if environ is None else environ
         return cls(
             database_url=_database_url(env),
-            max_body_bytes=_int(env, "INCOMES_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 16 << 20),
+            max_body_bytes=_int(
+                env, "INCOMES_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 16 << 20
+            ),
             sqlite_busy_timeout_ms=_int(
                 env, "INCOMES_SQLITE_BUSY_TIMEOUT_MS", DEFAULT_SQLITE_BUSY_TIMEOUT_MS, 0, 600_000
             ),
@@ -144,7 +146,9 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
 def _log_level(env: Mapping[str, str]) -> str:
     raw = (_get(env, "INCOMES_LOG_LEVEL") or "INFO").upper()
     if raw not in _LOG_LEVELS:
-        raise ConfigError(f"INCOMES_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}; got {raw!r}")
+        raise ConfigError(
+            f"INCOMES_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}; got {raw!r}"
+        )
     return raw
 
 
@@ -167,7 +171,9 @@ def _database_url(env: Mapping[str, str]) -> str:
         return _sqlite_url(_get(env, "INCOMES_DB_PATH") or DEFAULT_DB_PATH, "INCOMES_DB_PATH")
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ConfigError("DATABASE_URL must look like postgresql://user:pass@host/db or sqlite:///path")
+        raise ConfigError(
+            "DATABASE_URL must look like postgresql://user:pass@host/db or sqlite:///path"
+        )
     scheme = scheme.lower()
     if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
         if not rest.strip("/"):
@@ -176,7 +182,9 @@ def _database_url(env: Mapping[str, str]) -> str:
     if scheme in {"sqlite", "sqlite+pysqlite"}:
         # sqlite:///relative/path or sqlite:////absolute/path (SQLAlchemy convention)
         if not rest.startswith("/") or rest == "/":
-            raise ConfigError("DATABASE_URL for SQLite must be sqlite:///relative.db or sqlite:////abs/path.db")
+            raise ConfigError(
+                "DATABASE_URL for SQLite must be sqlite:///relative.db or sqlite:////abs/path.db"
+            )
         path_text = rest[1:].split("?", 1)[0]
         if not path_text:
             raise ConfigError("DATABASE_URL for SQLite names no file")

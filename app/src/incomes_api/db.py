@@ -20,6 +20,7 @@ so callers see one interface. Views use the JSON-ready ``*_rows`` methods; ``lis
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import weakref
@@ -244,9 +245,9 @@ class Database:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            if self.settings.backend == "sqlite":
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with self.engine.connect() as connection:
+            sqlite = self.settings.backend == "sqlite"
+            conn = connection.execution_options(sqlite_begin="IMMEDIATE") if sqlite else connection
             with conn.begin():
                 yield conn
 
@@ -317,7 +318,9 @@ class Database:
                     description=description, amount=amount, created_at=created_at
                 )
             )
-            (new_id,) = result.inserted_primary_key
+            key = result.inserted_primary_key
+            assert key is not None  # an INSERT of one row always has its key
+            (new_id,) = key
         return Income(id=int(new_id), description=description, amount=amount, created_at=created_at)
 
     def get_income(self, income_id: int) -> Income | None:
@@ -392,8 +395,6 @@ def _fragment(income: Income) -> str:
 def _ensure_parent_dir(path: Path) -> None:
     parent = path.parent
     if not parent.exists():
-        try:
+        # On failure, let SQLite report "unable to open database file" in the usual way.
+        with contextlib.suppress(OSError):
             parent.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            # Let SQLite report "unable to open database file" in the usual way.
-            pass

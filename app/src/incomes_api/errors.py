@@ -65,7 +65,8 @@ def _db_error(exc: SQLAlchemyError) -> Response:
     ):
         log.error("database unavailable: %s", str(exc).splitlines()[0])
         return error_response(503, "database unavailable, try again later")
-    log.exception("database error")
+    # Flask calls error handlers inside its own except block: the traceback is the active one.
+    log.exception("database error")  # noqa: LOG004
     return error_response(500, "internal server error")
 
 
@@ -99,13 +100,14 @@ def _unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     original = exc.original_exception if isinstance(exc, InternalServerError) else exc
-    log.exception("unhandled error", exc_info=original)
+    log.error("unhandled error", exc_info=original)
     return error_response(500, "internal server error")
 
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(
-        BadRequest, lambda e: error_response(400, e.message, **({"field": e.field} if e.field else {}))
+        BadRequest,
+        lambda e: error_response(400, e.message, **({"field": e.field} if e.field else {})),
     )
     app.register_error_handler(
         Unprocessable, lambda e: error_response(422, e.message, fields=e.fields)

@@ -26,7 +26,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -131,7 +131,8 @@ class GroupCommitter(Generic[T, R]):
     def _outcome(ticket: _Ticket[T, R]) -> R:
         if ticket.error is not None:
             raise BatchFailed(ticket.error)
-        return ticket.result  # type: ignore[return-value]
+        # Done without an error: the leader has set the result (R itself may include None).
+        return cast(R, ticket.result)
 
     def _lead(self) -> None:
         with self._mutex:
@@ -152,7 +153,7 @@ class GroupCommitter(Generic[T, R]):
                     ticket.error = exc
                 raise
             else:
-                for ticket, result in zip(batch, results):
+                for ticket, result in zip(batch, results, strict=True):
                     ticket.result = result
                 self.batches += 1
                 self.items += len(batch)
@@ -171,7 +172,7 @@ class GroupCommitter(Generic[T, R]):
                     self._leading = False
 
 
-def _reset_ref(ref: weakref.ReferenceType[GroupCommitter]) -> None:  # type: ignore[type-arg]
+def _reset_ref(ref: weakref.ReferenceType[GroupCommitter[Any, Any]]) -> None:
     committer = ref()
     if committer is not None:
         committer._reset()

@@ -18,8 +18,9 @@ def decimal_to_json_number(value: Decimal) -> int | float:
     Amounts are limited to 14 significant digits (NUMERIC(14, 2)); any decimal with at most
     15 significant digits survives the trip through an IEEE double and back through
     Python's shortest round-trip ``repr`` unchanged, so ``Decimal("12.20")`` is written as
-    ``12.2`` (and ``Decimal("2024.00")`` as ``2024``). Arithmetic never happens on the float: it exists only to be printed.
-    The check below makes that guarantee explicit instead of assumed.
+    ``12.2`` (and ``Decimal("2024.00")`` as ``2024``). Arithmetic never happens on the float:
+    it exists only to be printed. The check below makes that guarantee explicit instead of
+    assumed.
     """
     if value == value.to_integral_value():
         return int(value)  # 2024.00 -> 2024
@@ -65,7 +66,10 @@ def cents_to_json_number(cents: int) -> str:
 
 
 def decimal_to_json_text(value: Decimal) -> str:
-    """The JSON text of an amount with at most 2 decimal places (``Decimal("12.20")`` -> ``12.2``)."""
+    """The JSON text of an amount with at most 2 decimal places.
+
+    ``Decimal("12.20")`` -> ``12.2``.
+    """
     exact = value.quantize(_CENTS)
     if exact != value:
         raise ValueError(f"{value} has more than 2 decimal places")

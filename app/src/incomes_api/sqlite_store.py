@@ -82,7 +82,7 @@ _pid = os.getpid()
 
 
 def _after_fork() -> None:
-    global _pid
+    global _pid  # noqa: PLW0603 - the fork hook keeps this module-level cache current
     _pid = os.getpid()
 
 

@@ -104,7 +104,9 @@ def parse_json(raw: bytes) -> Any:
             f"request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
     except (RecursionError, InvalidOperation, ValueError):
-        raise BadRequest("request body is not valid JSON (nested too deeply or malformed)") from None
+        raise BadRequest(
+            "request body is not valid JSON (nested too deeply or malformed)"
+        ) from None
 
 
 def _json_type(value: Any) -> str:
@@ -170,7 +172,9 @@ def _check_description(value: Any) -> tuple[str | None, str | None]:
 def validate_new_income(payload: Any) -> NewIncome:
     """Validate a parsed POST body; raise Unprocessable naming every bad field."""
     if not isinstance(payload, dict):
-        raise Unprocessable({"body": f"request body must be a JSON object, not {_json_type(payload)}"})
+        raise Unprocessable(
+            {"body": f"request body must be a JSON object, not {_json_type(payload)}"}
+        )
     errors: dict[str, str] = {}
     unknown = sorted(set(payload) - set(FIELDS))
     for name in unknown:
@@ -190,7 +194,8 @@ def validate_new_income(payload: Any) -> NewIncome:
             errors["amount"] = problem
     if errors:
         raise Unprocessable(errors)
-    assert description is not None and amount is not None
+    assert description is not None
+    assert amount is not None
     return NewIncome(description=description, amount=amount)
 
 
@@ -205,7 +210,9 @@ def _single(args: Mapping[str, Sequence[str]], name: str) -> str | None:
 
 def _uint(raw: str, name: str, low: int, high: int, hint: str) -> int:
     if not _UINT.fullmatch(raw) or not low <= int(raw) <= high:
-        raise BadRequest(f"{name} must be an integer from {low} to {high}{hint}, got {raw!r}", field=name)
+        raise BadRequest(
+            f"{name} must be an integer from {low} to {high}{hint}, got {raw!r}", field=name
+        )
     return int(raw)
 
 
@@ -223,7 +230,10 @@ def query_args(query_string: str) -> dict[str, list[str]]:
             continue
         name, _, value = part.partition("=")
         if "%" in part or "+" in part:
-            name, value = unquote_plus(name, errors="replace"), unquote_plus(value, errors="replace")
+            name, value = (
+                unquote_plus(name, errors="replace"),
+                unquote_plus(value, errors="replace"),
+            )
         args.setdefault(name, []).append(value)
     return args
 
@@ -240,6 +250,10 @@ def parse_page_request(args: Mapping[str, Sequence[str]], max_offset: int) -> Pa
     offset = None
     if raw_offset is not None:
         offset = _uint(
-            raw_offset, "offset", 0, max_offset, " (use after_id from the Link header to page further)"
+            raw_offset,
+            "offset",
+            0,
+            max_offset,
+            " (use after_id from the Link header to page further)",
         )
     return PageRequest(limit=limit, after_id=after_id, offset=offset)

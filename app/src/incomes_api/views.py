@@ -48,7 +48,9 @@ def _incomes_url() -> str:
 def list_incomes() -> Response:
     state = get_state()
     query = request.environ.get("QUERY_STRING")
-    page = parse_page_request(query_args(query), state.settings.max_offset) if query else DEFAULT_PAGE
+    page = (
+        parse_page_request(query_args(query), state.settings.max_offset) if query else DEFAULT_PAGE
+    )
     objects, last_id, has_more = state.db.list_json(page.limit, page.after_id, page.offset)
     response = Response(array_body(objects), content_type=_JSON)
     if has_more and last_id is not None:
