@@ -19,11 +19,22 @@ REGISTER = re.compile(r"^\s*register:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$", re.M)
 
 
 def defined_names() -> dict[str, str]:
+    """Every variable a role defines: vars/, defaults/ (files or a main/ directory), and the
+    options of its argument specs (a required option has no default, but is the role's)."""
     names: dict[str, str] = {}
-    for f in sorted(ROOT.glob("roles/*/vars/*.yml")) + sorted(ROOT.glob("roles/*/defaults/*.yml")):
+    files = [
+        *sorted(ROOT.glob("roles/*/vars/**/*.yml")),
+        *sorted(ROOT.glob("roles/*/defaults/**/*.yml")),
+    ]
+    for f in files:
         data = yaml.safe_load(f.read_text()) or {}
         for key in data:
             names.setdefault(key, str(f.relative_to(ROOT)))
+    for f in sorted(ROOT.glob("roles/*/meta/argument_specs.yml")):
+        specs = (yaml.safe_load(f.read_text()) or {}).get("argument_specs") or {}
+        for entry in specs.values():
+            for key in (entry or {}).get("options") or {}:
+                names.setdefault(key, str(f.relative_to(ROOT)))
     return names
 
 

@@ -297,7 +297,12 @@ def lab_recipe_hash() -> str:
     for p in [
         HERE / "lab.yml",
         HERE / "inventory.yml",
-        *sorted((HERE / "lab").iterdir()),
+        # the lab's files, not what Python or an editor leaves beside them
+        *sorted(
+            p
+            for p in (HERE / "lab").iterdir()
+            if p.is_file() and p.suffix not in {".pyc", ".swp"} and not p.name.endswith("~")
+        ),
         ROOT / "app" / "requirements.txt",
     ]:
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")

@@ -65,8 +65,9 @@ def _db_error(exc: SQLAlchemyError) -> Response:
     ):
         log.error("database unavailable: %s", str(exc).splitlines()[0])
         return error_response(503, "database unavailable, try again later")
-    # Flask calls error handlers inside its own except block: the traceback is the active one.
-    log.exception("database error")  # noqa: LOG004
+    # The traceback of this exception, also when it arrives as a failed batch's cause (then the
+    # active exception is the BatchFailed).
+    log.error("database error", exc_info=exc)
     return error_response(500, "internal server error")
 
 
