@@ -156,26 +156,22 @@ def test_gunicorn_exits_with_one_line_error_on_bad_config(tmp_path: Path) -> Non
 
 def test_init_db_command_is_idempotent(db_env: dict[str, str], tmp_path: Path) -> None:
     tool = _tool("incomes-api")
-    first = subprocess.run(
-        [tool, "init-db"],
-        env=_env(db_env),
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+
+    def init_db() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [tool, "init-db"],
+            env=_env(db_env),
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+
+    first = init_db()
     assert first.returncode == 0, first.stderr
     assert "seed row inserted" in first.stdout
-    second = subprocess.run(
-        [tool, "init-db"],
-        env=_env(db_env),
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    second = init_db()
     assert second.returncode == 0, second.stderr
     assert "already present" in second.stdout
 

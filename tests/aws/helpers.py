@@ -46,6 +46,19 @@ class AnsibleResult:
         )
 
 
+# provision.yml against moto, where nothing boots: the SSH wait is switched off (the e2e test
+# points it at a container instead).
+PROVISION = [
+    "-i",
+    "localhost,",
+    "playbooks/provision.yml",
+    "-e",
+    "ec2_provision_ami_lookup=ami_info",
+    "-e",
+    "ec2_provision_wait_for_ssh=false",
+]
+
+
 class Ansible(Protocol):
     """The ``ansible`` fixture: runs an ansible tool from the repo root (see conftest)."""
 

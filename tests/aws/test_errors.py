@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from helpers import (
+    PROVISION,
     Ansible,
     assert_clear_failure,
     ingress_rules,
@@ -19,15 +20,6 @@ from helpers import (
     tags,
 )
 
-PROVISION = [
-    "-i",
-    "localhost,",
-    "playbooks/provision.yml",
-    "-e",
-    "ec2_provision_ami_lookup=ami_info",
-    "-e",
-    "ec2_provision_wait_for_ssh=false",
-]
 CRED_HINT = "Set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY."
 NO_WEB = "No hosts in group web: did provision.yml run in this region and are instances running?"
 

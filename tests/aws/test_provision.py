@@ -16,6 +16,7 @@ import pytest
 
 from conftest import reset_moto
 from helpers import (
+    PROVISION,
     Ansible,
     AnsibleResult,
     assert_clear_failure,
@@ -38,16 +39,6 @@ EXPECTED_RULES = {
     ("tcp", 80, 80, "::/0"),
     ("tcp", 443, 443, "::/0"),
 }
-# Against moto nothing boots: the SSH wait is switched off (the e2e test points it at a container).
-PROVISION = [
-    "-i",
-    "localhost,",
-    "playbooks/provision.yml",
-    "-e",
-    "ec2_provision_ami_lookup=ami_info",
-    "-e",
-    "ec2_provision_wait_for_ssh=false",
-]
 TEARDOWN = ["-i", "localhost,", "playbooks/teardown.yml"]
 
 

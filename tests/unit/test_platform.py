@@ -33,11 +33,17 @@ def fake_docker(tmp_path: Path, pull_ok: bool) -> Path:
     return bin_dir
 
 
-def choose(tmp_path: Path, pull_ok: bool, **env: str) -> dict[str, str]:
+def lib_env(tmp_path: Path, pull_ok: bool, **env: str) -> dict[str, str]:
+    """The environment of a run of scripts/lib.sh: no PULSESTAGE_* of ours, the fake docker."""
     bin_dir = fake_docker(tmp_path, pull_ok)
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PULSESTAGE_")}
     clean.update(env)
     clean["PATH"] = f"{bin_dir}:{clean['PATH']}"
+    return clean
+
+
+def choose(tmp_path: Path, pull_ok: bool, **env: str) -> dict[str, str]:
+    clean = lib_env(tmp_path, pull_ok, **env)
     script = (
         f". {REPO}/scripts/lib.sh && choose_platform && "
         'echo "$PULSESTAGE_PLATFORM $PULSESTAGE_IMAGE_PRIMARY $PULSESTAGE_IMAGE_SECONDARY"'
@@ -92,10 +98,7 @@ def test_a_wrong_platform_name_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_ubuntu_images_without_a_registry_fail_clearly(tmp_path: Path) -> None:
-    bin_dir = fake_docker(tmp_path, pull_ok=False)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSESTAGE_")}
-    env["PATH"] = f"{bin_dir}:{env['PATH']}"
-    env["PULSESTAGE_PLATFORM"] = "ubuntu"
+    env = lib_env(tmp_path, pull_ok=False, PULSESTAGE_PLATFORM="ubuntu")
     proc = subprocess.run(
         ["bash", "-c", f". {REPO}/scripts/lib.sh && ensure_platform_images"],
         capture_output=True,
