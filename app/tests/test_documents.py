@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from flask import Flask
@@ -46,21 +48,32 @@ def test_openapi_documents_the_statuses_the_app_answers(app: Flask) -> None:
     )
 
 
+def _postman_url(request: dict[str, Any]) -> str:
+    url = request["url"]
+    return url if isinstance(url, str) else str(url["raw"])
+
+
 def test_postman_collection_uses_real_routes(app: Flask) -> None:
+    """Each request goes to a route the app has (newman runs the collection for real against
+    the stack in the default Molecule scenario; this only keeps its paths honest here)."""
     collection = json.loads((APP_DIR / "postman" / "incomes.postman_collection.json").read_text())
     variables = {v["key"]: v["value"] for v in collection["variable"]}
     assert variables["baseUrl"] == "http://localhost:8080"
-    routes = _app_routes(app)
-    client = app.test_client()
+    adapter = app.url_map.bind("localhost")
+    set_so_far: set[str] = set()
     for item in collection["item"]:
         request = item["request"]
-        raw = request["url"]["raw"]
-        assert raw.startswith("{{baseUrl}}/")
-        path = raw[len("{{baseUrl}}") :]
-        assert (path, request["method"].lower()) in routes
-        body = request.get("body", {}).get("raw")
-        headers = {h["key"]: h["value"] for h in request["header"]}
-        response = client.open(path, method=request["method"], data=body, headers=headers)
-        assert response.status_code in (200, 204), (item["name"], response.data)
+        raw = _postman_url(request)
+        whole = re.fullmatch(r"\{\{(\w+)\}\}", raw)
+        if whole:  # a URL an earlier response gave (the Location of the POST)
+            assert whole.group(1) in set_so_far, item["name"]
+        else:
+            assert raw.startswith("{{baseUrl}}/"), item["name"]
+            path = urlsplit(re.sub(r"\{\{\w+\}\}", "1", raw[len("{{baseUrl}}") :])).path
+            adapter.match(path, method=request["method"])  # raises if the app has no such route
+        for event in item.get("event", []):
+            set_so_far.update(
+                re.findall(r"collectionVariables\.set\('(\w+)'", "\n".join(event["script"]["exec"]))
+            )
     posted = json.loads(collection["item"][1]["request"]["body"]["raw"])
     assert posted == {"amount": 2024, "description": "teste"}
