@@ -104,6 +104,16 @@ def test_unknown_ids_are_404_json(client: FlaskClient) -> None:
         assert "error" in response.get_json()
 
 
+def test_item_ids_are_ascii_digits(client: FlaskClient) -> None:
+    # Werkzeug's <int:...> matched any Unicode decimal digit: /incomes/%D9%A1 (U+0661) or the
+    # fullwidth U+FF11 answered the seed row, although openapi.yaml's income_id is an integer.
+    for path in ("/incomes/%D9%A1", "/incomes/%EF%BC%91", "/incomes/+1", "/incomes/1.0"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.mimetype == "application/json"
+    assert client.get("/incomes/01").get_json() == client.get("/incomes/1").get_json()
+
+
 def test_decimal_amounts_are_exact(client: FlaskClient) -> None:
     first = client.post(
         "/incomes", data=b'{"description": "a", "amount": 12.200}', content_type="application/json"

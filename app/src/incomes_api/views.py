@@ -9,7 +9,9 @@ from __future__ import annotations
 import sqlite3
 
 from flask import Blueprint, Flask, Response, jsonify, request, url_for
+from flask.blueprints import BlueprintSetupState
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import IntegerConverter
 
 from incomes_api import __version__
 from incomes_api.db import Database
@@ -25,6 +27,22 @@ from incomes_api.validation import (
 )
 
 bp = Blueprint("incomes", __name__)
+
+
+class IdConverter(IntegerConverter):
+    """``<id:...>``: ASCII digits only. Werkzeug's ``int`` matches ``\\d``, any Unicode decimal
+    digit, which made ``/incomes/%D9%A1`` (U+0661 ARABIC-INDIC DIGIT ONE) or a fullwidth one
+    (U+FF11) an alias of ``/incomes/1``; the query parameters take ASCII digits only too."""
+
+    regex = "[0-9]+"
+
+
+def _register_converters(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["id"] = IdConverter
+
+
+# Recorded before the routes below, so it runs before they are added to the URL map.
+bp.record_once(_register_converters)
 
 _JSON = "application/json"
 
@@ -74,7 +92,7 @@ def add_income() -> Response:
     return response
 
 
-@bp.get("/incomes/<int:income_id>")
+@bp.get("/incomes/<id:income_id>")
 def get_income(income_id: int) -> Response:
     text = get_state().db.get_json(income_id)
     if text is None:
