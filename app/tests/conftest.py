@@ -24,12 +24,19 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 
 from incomes_api import create_app
 from incomes_api.config import Settings
 from incomes_api.state import get_state
 
 APP_DIR = Path(__file__).resolve().parent.parent
+
+# Property-based tests (test_documents, test_openapi_fuzz) draw the same cases on every run and
+# every host, CI included (Hypothesis' own "ci" profile would otherwise apply there only):
+# derandomized, no example database, no deadline (the host is shared: time says nothing).
+hypothesis_settings.register_profile("incomes-api", derandomize=True, database=None, deadline=None)
+hypothesis_settings.load_profile("incomes-api")
 
 
 def free_port() -> int:
