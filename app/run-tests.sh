@@ -39,10 +39,14 @@ if ! PY_PATH="$(resolve_python "$PY")"; then
   echo "run-tests.sh: python interpreter '$PY' not found (pass one as argument or \$PYTHON)" >&2
   exit 2
 fi
-WANT="$("$PY_PATH" -c 'import sys; print(sys.version.split()[0], sys.executable)')"
+# What made the venv: the interpreter, and a tag for how (a venv made before uv compiled the
+# bytecode, see below, is made again once).
+WANT="$("$PY_PATH" -c 'import sys; print(sys.version.split()[0], sys.executable)') bytecode"
 
 # uv (when on PATH, as ./dev puts it) makes the venv and installs in a second or two; pip
-# otherwise (about 25 s per venv here).
+# otherwise (about 25 s per venv here). uv compiles the bytecode as pip does: without it, and
+# with PYTHONDONTWRITEBYTECODE set, every pytest run and every process a test starts would
+# compile Hypothesis, Schemathesis, SQLAlchemy, ... again (seconds each on a busy host).
 UV="$(command -v uv || true)"
 if [[ -x "$VENV/bin/python" ]] && [[ -f "$VENV/.made-by" ]] && [[ "$(cat "$VENV/.made-by")" == "$WANT" ]]; then
   :
@@ -53,14 +57,17 @@ else
 fi
 install() {
   if [[ -n "$UV" ]]; then
-    "$UV" pip install -q --python "$VENV/bin/python" "$@"
+    "$UV" pip install -q --compile-bytecode --python "$VENV/bin/python" "$@"
   else
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
   fi
 }
 
 install -r "$APP_DIR/requirements-postgres.txt" -r "$APP_DIR/requirements-dev.txt"
-# Non-editable, without build isolation: exercises the same offline build the deploy role uses.
+# The package itself, non-editable and without build isolation: the offline build of a by-hand
+# install (README "Install on a server"), so the tests import what was built and run its
+# `incomes-api` script, and a packaging mistake fails the run. (The deploy role builds nothing:
+# it ships src/ and puts it on PYTHONPATH beside a venv of the same pins.)
 install -r "$APP_DIR/requirements-build.txt"
 if [[ -n "$UV" ]]; then
   install --no-deps --no-build-isolation --reinstall "$APP_DIR"
@@ -72,5 +79,5 @@ fi
 if [[ "${INCOMES_TEST_SETUP_ONLY:-}" == 1 ]]; then exit 0; fi
 echo "run-tests.sh: $("$VENV/bin/python" -c 'import sys; print("Python", sys.version.split()[0])'), venv $VENV"
 cd "$APP_DIR"
-# Import the installed package (not ./src) so packaging mistakes fail the run.
+# Import the installed package (not ./src), see above.
 exec "$VENV/bin/python" -m pytest -ra -p no:cacheprovider "$@"
