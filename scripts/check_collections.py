@@ -34,7 +34,6 @@ OUTSIDE_ROLES = [
     "playbooks",
     "inventories",
     "molecule",
-    "group_vars",
     "scripts/bench",
     ".config/molecule",
 ]
