@@ -38,6 +38,23 @@ options:
     type: list
     elements: str
     default: []
+  users:
+    description: Local user names to read from the passwd and shadow databases.
+    type: list
+    elements: str
+    default: []
+  groups:
+    description: Local group names to read from the group database.
+    type: list
+    elements: str
+    default: []
+  trees:
+    description:
+      - Directories to list recursively (links not followed), every entry below each with the
+        keys of RV(files); a directory that does not exist gives an empty list.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -96,6 +113,24 @@ packages:
   returned: always
   type: dict
   sample: {nginx: ii, python3-venv: unknown}
+users:
+  description:
+    - Per user that exists, its primary group's name, home, shell, comment and the password
+      field of the shadow database (V(!) for a locked account). Users that do not exist are
+      left out.
+  returned: always
+  type: dict
+  sample: {app: {group: app, home: /var/lib/app, shell: /usr/sbin/nologin, comment: app service, password: "!"}}
+groups:
+  description: Per group that exists, its numeric id. Groups that do not exist are left out.
+  returned: always
+  type: dict
+  sample: {app: {gid: 998}}
+trees:
+  description: Per directory of O(trees), C(files) with one entry per file, directory and link below it.
+  returned: always
+  type: dict
+  sample: {/opt/app/src: {files: [{path: /opt/app/src/app.py, isreg: true, checksum: 3f78..., mode: "0644"}]}}
 """
 
 import grp
@@ -187,18 +222,80 @@ def read_files(paths: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
     return files, missing
 
 
+def read_tree(root: str) -> list[dict[str, Any]]:
+    """Every entry below ``root`` (not followed into links), as path_state gives it."""
+    entries: list[dict[str, Any]] = []
+    for top, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs) + sorted(names):
+            entry = path_state(os.path.join(top, name))
+            if entry is not None:
+                entries.append(entry)
+    return entries
+
+
+def _shadow_passwords(path: str = "/etc/shadow") -> dict[str, str]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return {fields[0]: fields[1] for fields in (line.rstrip("\n").split(":") for line in fh) if len(fields) > 1}
+    except (FileNotFoundError, PermissionError):
+        return {}
+
+
+def read_users(names: Iterable[str]) -> dict[str, dict[str, str]]:
+    shadow: dict[str, str] | None = None
+    users: dict[str, dict[str, str]] = {}
+    for name in names:
+        try:
+            pw = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        if shadow is None:
+            shadow = _shadow_passwords()
+        users[name] = {
+            "group": _name(grp.getgrgid, pw.pw_gid),
+            "home": pw.pw_dir,
+            "shell": pw.pw_shell,
+            "comment": pw.pw_gecos,
+            "password": shadow.get(name, ""),
+        }
+    return users
+
+
+def read_groups(names: Iterable[str]) -> dict[str, dict[str, int]]:
+    groups: dict[str, dict[str, int]] = {}
+    for name in names:
+        try:
+            groups[name] = {"gid": grp.getgrnam(name).gr_gid}
+        except KeyError:
+            continue
+    return groups
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "paths": {"type": "list", "elements": "path", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
             "packages": {"type": "list", "elements": "str", "default": []},
+            "users": {"type": "list", "elements": "str", "default": []},
+            "groups": {"type": "list", "elements": "str", "default": []},
+            "trees": {"type": "list", "elements": "path", "default": []},
         },
         supports_check_mode=True,
     )
     params: Mapping[str, Any] = module.params
     files, missing = read_files(params["paths"])
-    result: dict[str, Any] = {"changed": False, "files": files, "missing": missing, "units": {}, "packages": {}}
+    result: dict[str, Any] = {
+        "changed": False,
+        "files": files,
+        "missing": missing,
+        "units": {},
+        "packages": {},
+        "users": read_users(params["users"]),
+        "groups": read_groups(params["groups"]),
+        "trees": {root: {"files": read_tree(root)} for root in params["trees"]},
+    }
 
     if params["units"]:
         systemctl = module.get_bin_path("systemctl", required=True)

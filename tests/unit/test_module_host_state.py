@@ -123,4 +123,33 @@ def test_documented_and_found_by_its_fqcn(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)["pulsestage.stack.host_state"]["doc"]
-    assert set(doc["options"]) == {"paths", "units", "packages"}
+    assert set(doc["options"]) == {"paths", "units", "packages", "users", "groups", "trees"}
+
+
+def test_trees_list_every_entry_below_like_a_recursive_find(tmp_path: Path, tree: Path) -> None:
+    (tree / "dir" / "sub").mkdir()
+    (tree / "dir" / "sub" / ".hidden").write_text("x")
+    (tree / "dir" / "lnk").symlink_to(tree / "dir" / "sub")
+    res = run_module(tmp_path, {"trees": [str(tree / "dir"), str(tree / "gone")]})
+    listed = {f["path"]: f for f in res["trees"][str(tree / "dir")]["files"]}  # type: ignore[index]
+    assert sorted(listed) == [str(tree / "dir" / n) for n in ("lnk", "sub", "sub/.hidden")]
+    assert listed[str(tree / "dir" / "lnk")]["islnk"] is True  # not followed
+    assert listed[str(tree / "dir" / "sub" / ".hidden")]["checksum"] == hashlib.sha1(b"x").hexdigest()  # noqa: S324
+    assert res["trees"][str(tree / "gone")] == {"files": []}  # type: ignore[index]
+
+
+def test_users_and_groups_that_exist(tmp_path: Path) -> None:
+    import grp
+    import pwd
+
+    me = pwd.getpwuid(os.getuid())
+    group = grp.getgrgid(me.pw_gid).gr_name
+    res = run_module(tmp_path, {"users": [me.pw_name, "no-such-user-pulsestage"],
+                                "groups": [group, "no-such-group-pulsestage"]})
+    user = res["users"][me.pw_name]  # type: ignore[index]
+    assert (user["group"], user["home"], user["shell"]) == (group, me.pw_dir, me.pw_shell)
+    assert "no-such-user-pulsestage" not in res["users"]  # type: ignore[operator]
+    assert res["groups"] == {group: {"gid": me.pw_gid}}
+    if os.geteuid() == 0:  # only root reads the shadow database
+        shadow = {line.split(":")[0]: line.split(":")[1] for line in Path("/etc/shadow").read_text().splitlines()}
+        assert user["password"] == shadow[me.pw_name]
