@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
   name: unit_as_wanted
-  short_description: Whether a systemd unit is already started/stopped and enabled/disabled as wanted
+  short_description: Whether a systemd unit is already in the state and enablement wanted
   description:
     - Takes one unit's entry of M(pulsestage.stack.host_state)'s C(units) and says whether
       M(ansible.builtin.systemd_service) with that O(state) and O(enabled) would find nothing
@@ -57,11 +57,14 @@ def unit_as_wanted(unit: Mapping[str, Any], state: str, enabled: Any) -> bool:
     if state not in _ACTIVE:
         raise AnsibleFilterError(f"unit_as_wanted: state must be started or stopped, not {state!r}")
     if not isinstance(unit, Mapping):
-        raise AnsibleFilterError(f"unit_as_wanted: expected a unit's properties, got {type(unit).__name__}")
+        raise AnsibleFilterError(
+            f"unit_as_wanted: expected a unit's properties, got {type(unit).__name__}"
+        )
     return (
         unit.get("LoadState") == "loaded"
         and unit.get("ActiveState") == _ACTIVE[state]
-        and unit.get("UnitFileState") == ("enabled" if boolean(enabled, strict=True) else "disabled")
+        and unit.get("UnitFileState")
+        == ("enabled" if boolean(enabled, strict=True) else "disabled")
     )
 
 

@@ -88,9 +88,10 @@ files:
   type: list
   elements: dict
   sample:
-    - {path: /etc/app, isdir: true, isreg: false, islnk: false, pw_name: root, gr_name: root, mode: "0755"}
-    - {path: /etc/app/app.env, isdir: false, isreg: true, islnk: false, checksum: 6b1f0c..., pw_name: root,
-       gr_name: app, mode: "0640"}
+    - {path: /etc/app, isdir: true, isreg: false, islnk: false, pw_name: root, gr_name: root,
+       mode: "0755"}
+    - {path: /etc/app/app.env, isdir: false, isreg: true, islnk: false, checksum: 6b1f0c...,
+       pw_name: root, gr_name: app, mode: "0640"}
     - {path: /etc/nginx/sites-enabled/app.conf, isdir: false, isreg: false, islnk: true,
        lnk_target: /etc/nginx/sites-available/app.conf, pw_name: root, gr_name: root, mode: "0777"}
 missing:
@@ -105,7 +106,8 @@ units:
     - Empty when no units were asked for.
   returned: always
   type: dict
-  sample: {app.service: {LoadState: loaded, ActiveState: active, SubState: running, UnitFileState: enabled}}
+  sample:
+    app.service: {LoadState: loaded, ActiveState: active, SubState: running, UnitFileState: enabled}
 packages:
   description:
     - Per package, dpkg's status abbreviation (V(ii) is installed) or V(unknown) when dpkg
@@ -120,17 +122,19 @@ users:
       left out.
   returned: always
   type: dict
-  sample: {app: {group: app, home: /var/lib/app, shell: /usr/sbin/nologin, comment: app service, password: "!"}}
+  sample:
+    app: {group: app, home: /var/lib/app, shell: /usr/sbin/nologin, comment: app, password: "!"}
 groups:
   description: Per group that exists, its numeric id. Groups that do not exist are left out.
   returned: always
   type: dict
   sample: {app: {gid: 998}}
 trees:
-  description: Per directory of O(trees), C(files) with one entry per file, directory and link below it.
+  description: Per directory of O(trees), C(files), one entry per file, directory and link below.
   returned: always
   type: dict
-  sample: {/opt/app/src: {files: [{path: /opt/app/src/app.py, isreg: true, checksum: 3f78..., mode: "0644"}]}}
+  sample:
+    /opt/app/src: {files: [{path: /opt/app/src/app.py, isreg: true, checksum: 3f78...}]}
 """
 
 import grp
@@ -154,7 +158,7 @@ def _name(lookup: Any, number: int) -> str:
 
 
 def _sha1(path: str) -> str:
-    digest = hashlib.sha1()  # noqa: S324 (the same checksum as ansible.builtin.find's default)
+    digest = hashlib.sha1()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 16), b""):
             digest.update(block)
@@ -184,13 +188,13 @@ def path_state(path: str) -> dict[str, Any] | None:
 
 
 def parse_systemctl_show(text: str, units: Iterable[str]) -> dict[str, dict[str, str]]:
-    """``systemctl show --property=... UNIT...`` output: one blank-line separated block per unit, in order."""
+    """``systemctl show --property=... UNIT...`` output: a block per unit, in order."""
     names = list(units)
-    blocks = [block for block in text.strip("\n").split("\n\n")] if text.strip() else []
+    blocks = text.strip("\n").split("\n\n") if text.strip() else []
     if len(blocks) != len(names):
         raise ValueError(f"systemctl show gave {len(blocks)} blocks for {len(names)} units")
     result: dict[str, dict[str, str]] = {}
-    for name, block in zip(names, blocks):
+    for name, block in zip(names, blocks, strict=True):
         props = dict.fromkeys(UNIT_PROPERTIES, "")
         for line in block.splitlines():
             key, sep, value = line.partition("=")
@@ -201,7 +205,7 @@ def parse_systemctl_show(text: str, units: Iterable[str]) -> dict[str, dict[str,
 
 
 def parse_dpkg_query(text: str, packages: Iterable[str]) -> dict[str, str]:
-    """``dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n' PKG...`` output per package asked for."""
+    """``dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n' PKG...`` output, per package."""
     found: dict[str, str] = {}
     for line in text.splitlines():
         fields = line.split()
@@ -237,7 +241,11 @@ def read_tree(root: str) -> list[dict[str, Any]]:
 def _shadow_passwords(path: str = "/etc/shadow") -> dict[str, str]:
     try:
         with open(path, encoding="utf-8") as fh:
-            return {fields[0]: fields[1] for fields in (line.rstrip("\n").split(":") for line in fh) if len(fields) > 1}
+            return {
+                fields[0]: fields[1]
+                for fields in (line.rstrip("\n").split(":") for line in fh)
+                if len(fields) > 1
+            }
     except (FileNotFoundError, PermissionError):
         return {}
 
@@ -300,7 +308,9 @@ def main() -> None:
     if params["units"]:
         systemctl = module.get_bin_path("systemctl", required=True)
         props = ",".join(UNIT_PROPERTIES)
-        rc, out, err = module.run_command([systemctl, "show", f"--property={props}", "--", *params["units"]])
+        rc, out, err = module.run_command(
+            [systemctl, "show", f"--property={props}", "--", *params["units"]]
+        )
         if rc != 0:
             module.fail_json(msg=f"systemctl show failed (rc {rc}): {err.strip()}", **result)
         try:
@@ -311,7 +321,9 @@ def main() -> None:
     if params["packages"]:
         dpkg_query = module.get_bin_path("dpkg-query", required=True)
         # rc 1 when some package is unknown to dpkg: those are reported as "unknown".
-        rc, out, err = module.run_command([dpkg_query, "-W", "-f=${db:Status-Abbrev} ${Package}\n", *params["packages"]])
+        rc, out, err = module.run_command(
+            [dpkg_query, "-W", "-f=${db:Status-Abbrev} ${Package}\n", *params["packages"]]
+        )
         if rc not in (0, 1):
             module.fail_json(msg=f"dpkg-query failed (rc {rc}): {err.strip()}", **result)
         result["packages"] = parse_dpkg_query(out, params["packages"])

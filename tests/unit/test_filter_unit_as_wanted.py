@@ -9,13 +9,15 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "collections"))
-from ansible_collections.pulsestage.stack.plugins.filter.unit_as_wanted import (  # noqa: E402
+from ansible_collections.pulsestage.stack.plugins.filter.unit_as_wanted import (
     FilterModule,
     unit_as_wanted,
 )
 
 
-def unit(active: str = "active", file_state: str = "enabled", load: str = "loaded") -> dict[str, str]:
+def unit(
+    active: str = "active", file_state: str = "enabled", load: str = "loaded"
+) -> dict[str, str]:
     return {"LoadState": load, "ActiveState": active, "SubState": "", "UnitFileState": file_state}
 
 
@@ -37,7 +39,9 @@ def unit(active: str = "active", file_state: str = "enabled", load: str = "loade
         ({}, "started", True, False),
     ],
 )
-def test_only_a_unit_already_as_wanted(props: dict[str, str], state: str, enabled: object, want: bool) -> None:
+def test_only_a_unit_already_as_wanted(
+    props: dict[str, str], state: str, enabled: object, want: bool
+) -> None:
     assert unit_as_wanted(props, state, enabled) is want
 
 
