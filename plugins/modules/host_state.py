@@ -55,6 +55,15 @@ options:
     type: list
     elements: path
     default: []
+  certificates:
+    description:
+      - PEM certificate files to read (links followed), for the controller to parse (with
+        community.crypto's C(x509_certificate_info) filter, for example).
+      - Public data only; a file that holds a private key, or no certificate, or more than
+        1 MiB, is left out of RV(certificates) as a missing one is.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -115,6 +124,16 @@ packages:
   returned: always
   type: dict
   sample: {nginx: ii, python3-venv: unknown}
+versions:
+  description: Per package of O(packages) that dpkg has a version of, that version.
+  returned: always
+  type: dict
+  sample: {nginx: 1.22.1-9+deb12u1}
+certificates:
+  description: Per file of O(certificates) that exists and holds a certificate, its text.
+  returned: always
+  type: dict
+  sample: {/etc/letsencrypt/live/app/cert.pem: "-----BEGIN CERTIFICATE-----\n..."}
 users:
   description:
     - Per user that exists, its primary group's name, home, shell, comment and the password
@@ -204,14 +223,46 @@ def parse_systemctl_show(text: str, units: Iterable[str]) -> dict[str, dict[str,
     return result
 
 
+DPKG_FORMAT = "${db:Status-Abbrev} ${Version} ${Package}\n"
+
+
 def parse_dpkg_query(text: str, packages: Iterable[str]) -> dict[str, str]:
-    """``dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n' PKG...`` output, per package."""
+    """``dpkg-query -W -f=DPKG_FORMAT PKG...`` output: the status, per package."""
     found: dict[str, str] = {}
     for line in text.splitlines():
         fields = line.split()
         if len(fields) >= 2:
             found[fields[-1].split(":")[0]] = fields[0]
     return {name: found.get(name, "unknown") for name in packages}
+
+
+def parse_dpkg_versions(text: str, packages: Iterable[str]) -> dict[str, str]:
+    """The same output: the version, per package that has one (none when never installed)."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 3:
+            found[fields[-1].split(":")[0]] = fields[-2]
+    return {name: found[name] for name in packages if name in found}
+
+
+CERTIFICATE_MAX = 1 << 20
+
+
+def read_certificates(paths: Iterable[str]) -> dict[str, str]:
+    """The text of each PEM certificate file (followed), never one that holds a private key."""
+    found: dict[str, str] = {}
+    for path in paths:
+        try:
+            if os.path.getsize(path) > CERTIFICATE_MAX:
+                continue
+            with open(path, encoding="ascii", errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        if "-----BEGIN CERTIFICATE-----" in text and "PRIVATE KEY" not in text:
+            found[path] = text
+    return found
 
 
 def read_files(paths: Iterable[str]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -289,6 +340,7 @@ def main() -> None:
             "users": {"type": "list", "elements": "str", "default": []},
             "groups": {"type": "list", "elements": "str", "default": []},
             "trees": {"type": "list", "elements": "path", "default": []},
+            "certificates": {"type": "list", "elements": "path", "default": []},
         },
         supports_check_mode=True,
     )
@@ -300,6 +352,8 @@ def main() -> None:
         "missing": missing,
         "units": {},
         "packages": {},
+        "versions": {},
+        "certificates": read_certificates(params["certificates"]),
         "users": read_users(params["users"]),
         "groups": read_groups(params["groups"]),
         "trees": {root: {"files": read_tree(root)} for root in params["trees"]},
@@ -322,11 +376,12 @@ def main() -> None:
         dpkg_query = module.get_bin_path("dpkg-query", required=True)
         # rc 1 when some package is unknown to dpkg: those are reported as "unknown".
         rc, out, err = module.run_command(
-            [dpkg_query, "-W", "-f=${db:Status-Abbrev} ${Package}\n", *params["packages"]]
+            [dpkg_query, "-W", f"-f={DPKG_FORMAT}", *params["packages"]]
         )
         if rc not in (0, 1):
             module.fail_json(msg=f"dpkg-query failed (rc {rc}): {err.strip()}", **result)
         result["packages"] = parse_dpkg_query(out, params["packages"])
+        result["versions"] = parse_dpkg_versions(out, params["packages"])
 
     module.exit_json(**result)
 

@@ -18,6 +18,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO / "collections"))
 from ansible_collections.pulsestage.stack.plugins.modules.host_state import (  # noqa: E402
     parse_dpkg_query,
+    parse_dpkg_versions,
     parse_systemctl_show,
     path_state,
 )
@@ -116,6 +117,8 @@ def test_the_same_lines_as_find_gives(tmp_path: Path, tree: Path) -> None:
 def test_packages_as_dpkg_knows_them(tmp_path: Path) -> None:
     res = run_module(tmp_path, {"packages": ["dpkg", "no-such-package-pulsestage"]})
     assert res["packages"] == {"dpkg": "ii", "no-such-package-pulsestage": "unknown"}, res
+    assert list(res["versions"]) == ["dpkg"], res
+    assert res["versions"]["dpkg"][0].isdigit(), res
 
 
 def test_systemctl_show_blocks_per_unit() -> None:
@@ -143,13 +146,31 @@ def test_systemctl_show_blocks_per_unit() -> None:
 
 
 def test_dpkg_query_lines() -> None:
-    text = "ii  nginx\nun  nginx-doc\nii  libc6:amd64\n"
+    text = "ii  1.22.1-9 nginx\nun   nginx-doc\nii  2.36-9+deb12u4 libc6:amd64\n"
     assert parse_dpkg_query(text, ["nginx", "nginx-doc", "libc6", "gone"]) == {
         "nginx": "ii",
         "nginx-doc": "un",
         "libc6": "ii",
         "gone": "unknown",
     }
+    # a package never installed has no version
+    assert parse_dpkg_versions(text, ["nginx", "nginx-doc", "libc6", "gone"]) == {
+        "nginx": "1.22.1-9",
+        "libc6": "2.36-9+deb12u4",
+    }
+
+
+CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_certificates_are_read_through_links_and_never_a_key(tmp_path: Path) -> None:
+    (tmp_path / "cert.pem").write_text(CERT)
+    (tmp_path / "live.pem").symlink_to(tmp_path / "cert.pem")
+    (tmp_path / "both.pem").write_text(CERT + "-----BEGIN PRIVATE KEY-----\nx\n")
+    (tmp_path / "other.txt").write_text("hello\n")
+    paths = [str(tmp_path / n) for n in ("live.pem", "both.pem", "other.txt", "gone.pem")]
+    res = run_module(tmp_path, {"certificates": paths})
+    assert res["certificates"] == {str(tmp_path / "live.pem"): CERT}, res
 
 
 def test_documented_and_found_by_its_fqcn(tmp_path: Path) -> None:
@@ -163,7 +184,15 @@ def test_documented_and_found_by_its_fqcn(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)["pulsestage.stack.host_state"]["doc"]
-    assert set(doc["options"]) == {"paths", "units", "packages", "users", "groups", "trees"}
+    assert set(doc["options"]) == {
+        "paths",
+        "units",
+        "packages",
+        "users",
+        "groups",
+        "trees",
+        "certificates",
+    }
 
 
 def test_trees_list_every_entry_below_like_a_recursive_find(tmp_path: Path, tree: Path) -> None:
