@@ -42,6 +42,9 @@ REQUIRED: dict[str, dict[str, Any]] = {
 }
 DONE = "Nothing was changed."
 A_FILE = str(Path(__file__).resolve())
+# PEM-shaped texts (nginx_proxy checks their shape; nginx -t checks the rest on the host).
+PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
+PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----\n"
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,89 @@ BAD: list[Bad] = [
     Bad("nginx_proxy", "nginx_proxy_extra_server_directives", ["return 200"]),
     Bad("nginx_proxy", "nginx_proxy_apt_lock_timeout", 86401),
     Bad("nginx_proxy", "nginx_proxy_buffering", "sometimes", spec=True),
+    # nginx_proxy's HTTPS: choices, ports, ranges, times, sizes, addresses, domain names,
+    # PEM texts (the key a secret), controller files, URL, e-mail, host path, relations
+    Bad("nginx_proxy", "nginx_proxy_tls_source", "letsencrypt", spec=True),
+    Bad("nginx_proxy", "nginx_proxy_tls_http2", "maybe", spec=True),
+    Bad("nginx_proxy", "nginx_proxy_tls_listen_port", 0),
+    Bad("nginx_proxy", "nginx_proxy_tls_listen_port", 80, alone=True),  # = nginx_proxy_listen_port
+    Bad(
+        "nginx_proxy",
+        "nginx_proxy_tls_redirect",
+        True,
+        others={"nginx_proxy_tls_source": "none"},
+        alone=True,
+    ),
+    Bad("nginx_proxy", "nginx_proxy_tls_hsts_max_age", -1),
+    Bad("nginx_proxy", "nginx_proxy_tls_hsts_max_age", 63072001),
+    Bad("nginx_proxy", "nginx_proxy_tls_resolvers", ["192.0.2.53; x"]),
+    Bad("nginx_proxy", "nginx_proxy_tls_resolvers", ["dns.example"]),
+    Bad("nginx_proxy", "nginx_proxy_tls_session_timeout", "1 day"),
+    Bad("nginx_proxy", "nginx_proxy_tls_session_cache_size", "0"),
+    Bad("nginx_proxy", "nginx_proxy_tls_domains", ["bad domain.example"]),
+    Bad("nginx_proxy", "nginx_proxy_tls_domains", ["192.0.2.1"]),
+    Bad(
+        "nginx_proxy",
+        "nginx_proxy_tls_domains",
+        [],
+        others={"nginx_proxy_tls_source": "acme"},
+        alone=True,
+    ),
+    Bad(
+        "nginx_proxy",
+        "nginx_proxy_tls_domains",
+        ["*.example.com"],
+        others={"nginx_proxy_tls_source": "acme"},
+        alone=True,
+    ),
+    Bad(
+        "nginx_proxy",
+        "nginx_proxy_tls_domains",
+        ["localhost"],
+        others={"nginx_proxy_tls_source": "acme"},
+        alone=True,
+    ),
+    Bad(
+        "nginx_proxy",
+        "nginx_proxy_tls_certificate",
+        "not a certificate",
+        shown='"a text of 17 characters"',
+    ),
+    # provided without a certificate or a key: both named
+    Bad(
+        "nginx_proxy",
+        "nginx_proxy_tls_source",
+        "provided",
+        names=frozenset({"nginx_proxy_tls_certificate", "nginx_proxy_tls_key"}),
+        shown=None,
+        alone=True,
+    ),
+    Bad(
+        "nginx_proxy",
+        "nginx_proxy_tls_certificate",
+        PEM_CERT,
+        others={
+            "nginx_proxy_tls_source": "provided",
+            "nginx_proxy_tls_certificate_src": A_FILE,
+            "nginx_proxy_tls_key": PEM_KEY,
+        },
+        shown=None,
+        alone=True,
+    ),  # both the text and a file
+    Bad("nginx_proxy", "nginx_proxy_tls_certificate_src", "/nonexistent/tls.crt"),
+    Bad("nginx_proxy", "nginx_proxy_tls_key", "s3cr3t-key-text", secret="s3cr3t-key-text"),
+    Bad(
+        "nginx_proxy",
+        "nginx_proxy_tls_key",
+        PEM_KEY.replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
+        secret="MIIEvQIBADANBgkq",
+    ),
+    Bad("nginx_proxy", "nginx_proxy_tls_key_src", "/nonexistent/tls.key"),
+    Bad("nginx_proxy", "nginx_proxy_tls_acme_server", "http://acme.example/directory"),
+    Bad("nginx_proxy", "nginx_proxy_tls_acme_server", "https://acme.example/dir ectory"),
+    Bad("nginx_proxy", "nginx_proxy_tls_acme_email", "ops at example.com"),
+    Bad("nginx_proxy", "nginx_proxy_tls_acme_ca_bundle", "etc/ssl/ca.pem"),
+    Bad("nginx_proxy", "nginx_proxy_tls_acme_ca_bundle", "/etc/ssl/my ca.pem"),
 ]
 
 GOOD: list[Good] = [
@@ -347,6 +433,54 @@ GOOD: list[Good] = [
         },
     ),
     Good("nginx_proxy", {"nginx_proxy_listen_port": 1, "nginx_proxy_apt_lock_timeout": 0}),
+    Good(
+        "nginx_proxy",
+        {
+            "nginx_proxy_tls_listen_port": 8443,
+            "nginx_proxy_tls_redirect": True,
+            "nginx_proxy_tls_hsts": True,
+            "nginx_proxy_tls_hsts_max_age": 63072000,
+            "nginx_proxy_tls_resolvers": ["192.0.2.53", "[2001:db8::53]:53", "127.0.0.1:5353"],
+            "nginx_proxy_tls_session_timeout": "4h",
+            "nginx_proxy_tls_session_cache_size": "512k",
+            "nginx_proxy_tls_domains": ["example.com", "*.example.com", "localhost"],
+        },
+    ),
+    Good("nginx_proxy", {"nginx_proxy_tls_source": "none", "nginx_proxy_tls_hsts_max_age": 0}),
+    Good(
+        "nginx_proxy",
+        {
+            "nginx_proxy_tls_source": "provided",
+            "nginx_proxy_tls_certificate": PEM_CERT + PEM_CERT,  # a chain
+            "nginx_proxy_tls_key": PEM_KEY.replace("PRIVATE KEY", "EC PRIVATE KEY"),
+        },
+    ),
+    Good(
+        "nginx_proxy",
+        {
+            "nginx_proxy_tls_source": "provided",
+            "nginx_proxy_tls_certificate_src": A_FILE,
+            "nginx_proxy_tls_key_src": A_FILE,
+        },
+    ),
+    Good(
+        "nginx_proxy",
+        {
+            "nginx_proxy_tls_source": "acme",
+            "nginx_proxy_tls_domains": ["tickets.example.com", "www.tickets.example.com"],
+            "nginx_proxy_tls_acme_server": "https://acme-staging-v02.api.letsencrypt.org/directory",
+            "nginx_proxy_tls_acme_email": "ops+tls@example.com",
+            "nginx_proxy_tls_acme_ca_bundle": "/usr/local/share/ca-certificates/acme.crt",
+        },
+    ),
+    Good(
+        "nginx_proxy",
+        {
+            "nginx_proxy_tls_source": "acme",
+            "nginx_proxy_tls_domains": ["web.acme.test"],
+            "nginx_proxy_tls_acme_server": "https://pebble.acme.test:14000/dir",
+        },
+    ),
 ]
 
 # The bad value of the site.yml run: refused by gunicorn_service's check, before the roles.
