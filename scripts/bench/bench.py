@@ -537,6 +537,11 @@ def nginx_extra_conf(site_text: str, body: bytes) -> str:
         count=1,
         flags=re.S,
     )
+    # The site's HTTPS server (nginx_proxy_tls_*) stays out: the copy is measured over plain
+    # HTTP, and a second copy of it would claim the HTTPS port again.
+    servers = [m.start() for m in re.finditer(r"^server\s*\{", text, re.M)]
+    if len(servers) > 1:
+        text = text[: servers[1]].rstrip() + "\n"
     first = [True]
 
     def listen(m: re.Match[str]) -> str:
